@@ -1,0 +1,134 @@
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+
+from .models import ApiScope, Organization, Role, slug_validator
+
+
+def validate_organization_slug(slug):
+    slug = slug.strip().lower()
+    slug_validator(slug)
+    if slug in settings.RESERVED_SLUGS:
+        raise forms.ValidationError("This address is reserved; please choose another.")
+    if Organization.objects.filter(slug=slug).exists():
+        raise forms.ValidationError("This address is already taken; please choose another.")
+    return slug
+
+
+class OrganizationSignupForm(forms.Form):
+    """Extra fields of the sign-up page: a new account arrives with its own organization."""
+
+    first_name = forms.CharField(max_length=150, label="Your first name")
+    last_name = forms.CharField(max_length=150, label="Your last name")
+    organization_name = forms.CharField(max_length=120, label="Company or team name")
+    organization_slug = forms.CharField(
+        max_length=50,
+        label="Address",
+        help_text="Your pages live at /o/<address>/: lowercase letters, digits and hyphens.",
+    )
+
+    field_order = ["first_name", "last_name", "organization_name", "organization_slug", "email"]
+
+    def clean_organization_slug(self):
+        return validate_organization_slug(self.cleaned_data["organization_slug"])
+
+    def signup(self, request, user):
+        from .services import organization_create
+
+        user.first_name = self.cleaned_data["first_name"]
+        user.last_name = self.cleaned_data["last_name"]
+        user.save(update_fields=["first_name", "last_name"])
+        organization_create(
+            name=self.cleaned_data["organization_name"],
+            slug=self.cleaned_data["organization_slug"],
+            admin=user,
+        )
+
+
+class OrganizationSettingsForm(forms.ModelForm):
+    working_days = forms.TypedMultipleChoiceField(
+        choices=Organization._meta.get_field("working_days").base_field.choices,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Rejection emails scheduled for “the next working morning” skip the other days.",
+    )
+
+    class Meta:
+        model = Organization
+        fields = [
+            "name", "time_zone", "working_days", "default_language", "sender_name", "sender_email",
+            "reply_to_email", "postal_address", "privacy_notice_url", "retention_months", "brand_colour",
+            "require_admin_mfa",
+        ]
+        widgets = {
+            "postal_address": forms.Textarea(attrs={"rows": 3}),
+            "brand_colour": forms.TextInput(attrs={"type": "color"}),
+        }
+        help_texts = {
+            "sender_email": "Emails go out from this address once it is verified with your email provider.",
+            "postal_address": "Printed in the footer of every marketing email.",
+            "retention_months": "How long candidate data is kept after the last activity or consent.",
+        }
+
+    def clean_working_days(self):
+        days = sorted(set(self.cleaned_data["working_days"]))
+        if not days:
+            raise forms.ValidationError("Choose at least one working day.")
+        return days
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.RECRUITER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Where the key is used, e.g. “Greenhouse sync”.")
+    scope = forms.ChoiceField(choices=ApiScope.choices, initial=ApiScope.READ)
+
+
+class OrganizationDeleteForm(forms.Form):
+    confirmation = forms.CharField(
+        max_length=60, label="Type the organization's address to confirm",
+    )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+
+    def clean_confirmation(self):
+        value = self.cleaned_data["confirmation"].strip()
+        if value != self.organization.slug:
+            raise forms.ValidationError(f"Type “{self.organization.slug}” exactly to confirm.")
+        return value
+
+
+class InvitationSignupForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, email, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords differ.")
+        elif p1:
+            from .models import User
+
+            try:
+                password_validation.validate_password(
+                    p1, User(email=self.email, first_name=cleaned.get("first_name", ""),
+                             last_name=cleaned.get("last_name", "")))
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("orgs/new/", views.organization_new, name="organization_new"),
+    path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("o/<slug:org_slug>/", views.dashboard, name="dashboard"),
+    path("o/<slug:org_slug>/mfa-required/", views.mfa_required, name="mfa_required"),
+    path("o/<slug:org_slug>/settings/", views.organization_settings, name="organization_settings"),
+    path("o/<slug:org_slug>/settings/members/", views.members, name="members"),
+    path("o/<slug:org_slug>/settings/members/<int:member_id>/role/", views.member_role, name="member_role"),
+    path("o/<slug:org_slug>/settings/members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
+    path("o/<slug:org_slug>/settings/invitations/<int:invitation_id>/revoke/", views.invitation_revoke,
+         name="invitation_revoke"),
+    path("o/<slug:org_slug>/settings/api-keys/", views.api_keys, name="api_keys"),
+    path("o/<slug:org_slug>/settings/api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("o/<slug:org_slug>/settings/delete/", views.organization_delete, name="organization_delete"),
+    path("o/<slug:org_slug>/settings/audit/", views.audit_log, name="audit_log"),
+]

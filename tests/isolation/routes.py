@@ -1,0 +1,61 @@
+"""The table of every URL pattern and API route, and how to aim each at another tenant's data.
+
+Every route of the project must appear here: `test_every_route_is_in_the_table` fails on a
+route it does not know. A tenant route names the ids it takes; the isolation test calls it as
+a member of organization A with organization B's ids and expects exactly what a nonexistent id
+gets (404).
+"""
+
+from dataclasses import dataclass, field
+
+MISSING_ID = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class Route:
+    methods: tuple = ("GET",)
+    # path kwargs other than org_slug: name -> key in the other tenant's objects
+    ids: dict = field(default_factory=dict)
+    # request body for POST/PUT/PATCH, given the other tenant's objects
+    body: object = None
+    # query string, given the other tenant's objects
+    query: object = None
+    api: bool = False
+
+
+@dataclass(frozen=True)
+class NotTenant:
+    """A route outside any organization's data, with the reason it is safe."""
+
+    reason: str
+
+
+# Third-party route families, by path prefix: none of them reads tenant-owned rows.
+NOT_TENANT_PREFIXES = {
+    "admin/": NotTenant("operators' Django admin: staff only, reads through the unscoped manager on purpose"),
+    "accounts/": NotTenant("django-allauth: the signed-in person's own account, no organization data"),
+    "api/schema/": NotTenant("the OpenAPI document, the same for everyone"),
+    "api/docs/": NotTenant("the API documentation page and its script, the same for everyone"),
+}
+
+ROUTES = {
+    # --- outside any organization ---
+    "home": NotTenant("lists only the signed-in user's own memberships"),
+    "healthz": NotTenant("liveness probe"),
+    "organization_new": NotTenant("creates a new organization for the signed-in user"),
+    "invitation_accept": NotTenant("a secret token names the invitation; unknown tokens get 404"),
+    # --- organization pages ---
+    "dashboard": Route(),
+    "mfa_required": Route(),
+    "organization_settings": Route(methods=("GET", "POST"), body=lambda b: {"name": "Hijacked"}),
+    "members": Route(methods=("GET", "POST"), body=lambda b: {"email": "x@example.test", "role": "admin"}),
+    "member_role": Route(methods=("POST",), ids={"member_id": "membership"}, body=lambda b: {"role": "admin"}),
+    "member_remove": Route(methods=("POST",), ids={"member_id": "membership"}),
+    "invitation_revoke": Route(methods=("POST",), ids={"invitation_id": "invitation"}),
+    "api_keys": Route(methods=("GET", "POST"), body=lambda b: {"name": "k", "scope": "read"}),
+    "api_key_revoke": Route(methods=("POST",), ids={"key_id": "api_key"}),
+    "organization_delete": Route(methods=("GET", "POST"), body=lambda b: {"confirmation": b["slug"]}),
+    "audit_log": Route(),
+    # --- API ---
+    "api:me": Route(api=True),
+}

@@ -1,0 +1,135 @@
+"""Tenant isolation: every route, called by organization A with organization B's ids."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from crm.models import ApiKey, Invitation, Membership, Role
+from crm.services import api_key_create, invitation_create
+from crm.tenancy import organization_scope
+
+from .routes import MISSING_ID, NOT_TENANT_PREFIXES, ROUTES, NotTenant, Route
+
+
+def walk(patterns, prefix="", namespace=""):
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            ns = namespace
+            if pattern.namespace:
+                ns = f"{namespace}{pattern.namespace}:"
+            yield from walk(pattern.url_patterns, route, ns)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}{pattern.name}" if pattern.name else None
+            yield route, name
+
+
+def project_routes():
+    """(route, name) of every pattern that is not under a known third-party prefix."""
+    for route, name in walk(get_resolver().url_patterns):
+        if any(route.startswith(prefix) for prefix in NOT_TENANT_PREFIXES):
+            continue
+        yield route, name
+
+
+def test_every_route_is_in_the_table():
+    unknown = sorted(f"{route} (name={name})" for route, name in project_routes() if name not in ROUTES)
+    assert not unknown, (
+        "Routes missing from tests/isolation/routes.py (add each with the ids it takes): " + ", ".join(unknown)
+    )
+
+
+def test_the_table_names_no_route_that_is_gone():
+    names = {name for _, name in project_routes()}
+    stale = sorted(set(ROUTES) - names)
+    assert not stale, f"Entries without a route: {stale}"
+
+
+def other_tenant_objects(tenant):
+    """One object of each kind in `tenant`, for aiming requests at it."""
+    with organization_scope(tenant.organization):
+        invitation, _ = invitation_create(
+            organization=tenant.organization, email="invitee@bluebird.test", role=Role.RECRUITER, actor=tenant.admin
+        )
+        api_key, _ = api_key_create(name="other", scope="read", actor=tenant.admin)
+        membership = Membership.objects.get(user=tenant.recruiter)
+    return {
+        "slug": tenant.slug,
+        "membership": membership.pk,
+        "invitation": invitation.pk,
+        "api_key": api_key.pk,
+    }
+
+
+TENANT_ROUTES = sorted(name for name, spec in ROUTES.items() if isinstance(spec, Route))
+
+
+def _call(client, method, url, body, api):
+    if method == "GET":
+        return client.get(url)
+    if api:
+        return getattr(client, method.lower())(url, body or {}, format="json")
+    return getattr(client, method.lower())(url, body or {})
+
+
+def _snapshot(tenant):
+    with organization_scope(tenant.organization):
+        return {
+            "org": tuple(type(tenant.organization).objects.filter(pk=tenant.organization.pk).values_list()),
+            "members": sorted(Membership.objects.values_list("id", "role")),
+            "invitations": sorted(Invitation.objects.values_list("id", "revoked_at")),
+            "keys": sorted(ApiKey.objects.values_list("id", "revoked_at")),
+        }
+
+
+@pytest.mark.parametrize("name", TENANT_ROUTES)
+def test_route_answers_another_tenants_ids_like_missing_ones(name, tenant_a, tenant_b):
+    spec = ROUTES[name]
+    theirs = other_tenant_objects(tenant_b)
+    before = _snapshot(tenant_b)
+    client = tenant_a.api if spec.api else tenant_a.admin_client
+
+    for method in spec.methods:
+        body = spec.body(theirs) if spec.body else None
+        if spec.api:
+            kwargs_theirs = {k: theirs[v] for k, v in spec.ids.items()}
+            kwargs_missing = {k: MISSING_ID for k in spec.ids}
+        else:
+            # Our slug with their ids, and their slug outright.
+            kwargs_theirs = {"org_slug": tenant_a.slug, **{k: theirs[v] for k, v in spec.ids.items()}}
+            kwargs_missing = {"org_slug": tenant_a.slug, **{k: MISSING_ID for k in spec.ids}}
+            their_slug = {"org_slug": tenant_b.slug, **{k: theirs[v] for k, v in spec.ids.items()}}
+            response = _call(client, method, reverse(name, kwargs=their_slug), body, spec.api)
+            assert response.status_code == 404, f"{method} {name} with the other tenant's slug: {response.status_code}"
+            missing_slug = {**their_slug, "org_slug": "no-such-org"}
+            response = _call(client, method, reverse(name, kwargs=missing_slug), body, spec.api)
+            assert response.status_code == 404
+
+        if spec.ids:
+            theirs_response = _call(client, method, reverse(name, kwargs=kwargs_theirs), body, spec.api)
+            missing_response = _call(client, method, reverse(name, kwargs=kwargs_missing), body, spec.api)
+            assert theirs_response.status_code == missing_response.status_code == 404, (
+                f"{method} {name}: another tenant's id gave {theirs_response.status_code}, "
+                f"a missing id gave {missing_response.status_code}"
+            )
+        if spec.query:
+            url = reverse(name, kwargs=kwargs_theirs)
+            theirs_response = client.get(url, spec.query(theirs))
+            missing_response = client.get(url, {k: MISSING_ID for k in spec.query(theirs)})
+            assert theirs_response.status_code == missing_response.status_code
+            assert theirs_response.content.count(tenant_b.slug.encode()) == 0
+
+    assert _snapshot(tenant_b) == before, f"{name} changed the other tenant's data"
+
+
+def test_api_key_only_sees_its_own_organization(tenant_a, tenant_b):
+    response = tenant_a.api.get(reverse("api:me"))
+    assert response.status_code == 200
+    assert response.json()["organization"]["slug"] == tenant_a.slug
+    assert tenant_b.slug not in response.content.decode()
+
+
+def test_not_tenant_entries_are_not_organization_pages():
+    """A route under /o/<org_slug>/ or /api/v1/ reads tenant data: it cannot be declared exempt."""
+    for route, name in project_routes():
+        if isinstance(ROUTES.get(name), NotTenant):
+            assert "<slug:org_slug>" not in route and not route.startswith("api/v1/"), route
