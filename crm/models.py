@@ -4,8 +4,10 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 from timezone_field import TimeZoneField
@@ -235,3 +237,179 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label}: {self.action} {self.object_repr}"
+
+
+# --- Candidates ------------------------------------------------------------------------
+
+class Seniority(models.TextChoices):
+    INTERN = "intern", "Intern"
+    JUNIOR = "junior", "Junior"
+    MID = "mid", "Mid-level"
+    SENIOR = "senior", "Senior"
+    LEAD = "lead", "Lead"
+    PRINCIPAL = "principal", "Principal"
+    DIRECTOR = "director", "Director"
+    EXECUTIVE = "executive", "Executive"
+
+
+class Source(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    REFERRAL = "referral", "Referral"
+    SOURCED = "sourced", "Sourced"
+    EVENT = "event", "Event"
+    IMPORTED = "imported", "Imported"
+    PUBLIC_FORM = "public_form", "Public form"
+
+
+class EmailStatus(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    VALID = "valid", "Valid"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained"
+
+
+NOTES_MAX_LENGTH = 20_000
+SKILL_MAX_LENGTH = 50
+SKILLS_MAX_COUNT = 50
+
+
+def candidate_search_text(first_name, last_name, email, headline, skills):
+    """What the search box matches: kept in a column with a trigram index."""
+    return " ".join([first_name, last_name, email, headline, *skills]).lower()
+
+
+models.CharField.register_lookup(Lower)
+
+
+class Candidate(TenantModel):
+    """A person in the talent base: applicant, referral, sourced profile, or opt-in from the public form."""
+
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(max_length=254)
+    phone = models.CharField(max_length=40, blank=True)
+    language = models.CharField("preferred language", max_length=8, choices=settings.LANGUAGES, blank=True)
+    location = models.CharField(max_length=150, blank=True)
+    headline = models.CharField("current title", max_length=200, blank=True)
+    seniority = models.CharField(max_length=20, choices=Seniority.choices, blank=True)
+    skills = ArrayField(models.CharField(max_length=SKILL_MAX_LENGTH), default=list, blank=True,
+                        size=SKILLS_MAX_COUNT)
+    linkedin_url = models.URLField("LinkedIn", max_length=300, blank=True)
+    portfolio_url = models.URLField("portfolio", max_length=300, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.SOURCED)
+    external_id = models.CharField("external id", max_length=100, blank=True,
+                                   help_text="The candidate's id in your ATS.")
+    do_not_contact = models.BooleanField(default=False)
+    do_not_contact_reason = models.CharField(max_length=300, blank=True)
+    do_not_contact_at = models.DateTimeField(null=True, blank=True)
+    email_status = models.CharField(max_length=20, choices=EmailStatus.choices, default=EmailStatus.UNKNOWN)
+    silver_medalist = models.BooleanField(default=False)
+    silver_medalist_note = models.CharField(max_length=200, blank=True)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
+    # Denormalized tag ids, kept in step with the tagging table by the pools services.
+    tag_ids = ArrayField(models.IntegerField(), default=list, blank=True)
+    search_text = models.TextField(editable=False, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("organization", Lower("email"), name="candidate_email_unique_per_org"),
+            models.UniqueConstraint(
+                fields=["organization", "external_id"], condition=~models.Q(external_id=""),
+                name="candidate_external_id_unique_per_org",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="candidate_org_created"),
+            models.Index(fields=["organization", "last_activity_at", "id"], name="candidate_org_activity"),
+            models.Index(fields=["organization", "last_name", "first_name", "id"], name="candidate_org_name"),
+            models.Index(fields=["organization", "updated_at", "id"], name="candidate_org_updated"),
+            # btree_gin lets one GIN index carry the tenant with the trigrams / the tag ids.
+            GinIndex(F("organization"), OpClass(F("search_text"), name="gin_trgm_ops"), name="candidate_search_trgm"),
+            GinIndex(F("organization"), F("tag_ids"), name="candidate_org_tags"),
+            GinIndex(F("organization"), F("skills"), name="candidate_org_skills"),
+            models.Index(F("organization"), OpClass(Lower("location"), name="text_pattern_ops"),
+                         name="candidate_org_location"),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip()
+        self.search_text = candidate_search_text(
+            self.first_name, self.last_name, self.email, self.headline, self.skills
+        )
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text", "updated_at"}
+        super().save(*args, **kwargs)
+
+
+class ActivityKind(models.TextChoices):
+    CREATED = "created", "Added"
+    UPDATED = "updated", "Profile updated"
+    NOTE = "note", "Note"
+    CALL = "call", "Call"
+    INTERVIEW = "interview", "Interview"
+    EMAIL = "email", "Email"
+    APPLIED = "applied", "Applied"
+    STAGE_CHANGE = "stage_change", "Stage change"
+    CONSENT = "consent", "Consent"
+    CLICK = "click", "Clicked a link"
+    REPLY = "reply", "Replied"
+    DO_NOT_CONTACT = "do_not_contact", "Do not contact"
+    EXPORT = "export", "Data export"
+
+
+# What the candidate did or a recruiter's real contact: these move `last_activity_at`.
+ACTIVITY_KINDS_THAT_COUNT = {
+    ActivityKind.APPLIED, ActivityKind.REPLY, ActivityKind.CLICK, ActivityKind.CONSENT,
+    ActivityKind.CALL, ActivityKind.INTERVIEW,
+}
+
+
+class Activity(TenantModel):
+    """One line of a candidate's timeline."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=20, choices=ActivityKind.choices)
+    summary = models.CharField(max_length=300)
+    body = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
+    details = models.JSONField(default=dict, blank=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["organization", "candidate", "-id"], name="activity_timeline")]
+        verbose_name_plural = "activities"
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.summary}"
+
+
+class Suppression(TenantModel):
+    """An email that must never come back in: a keyed hash of it, never the address itself."""
+
+    email_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=100, default="erased")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "email_hash"], name="suppression_unique")]
+
+    @staticmethod
+    def hash_email(email):
+        import hmac
+
+        normalized = email.strip().lower()
+        return hmac.new(settings.SUPPRESSION_HASH_KEY.encode(), normalized.encode(), hashlib.sha256).hexdigest()

@@ -1,8 +1,12 @@
 """Reads of the core, always within the organization in scope."""
 
+from dataclasses import dataclass
+
 from django.utils import timezone
 
-from .models import ApiKey, AuditEvent, Invitation, Membership
+from .filters import SORTS
+from .models import Activity, ApiKey, AuditEvent, Candidate, Invitation, Membership
+from .pagination import COUNT_CAP, Ordering, Page, capped_count, keyset_page
 from .tenancy import require_organization_id
 
 
@@ -26,3 +30,62 @@ def audit_events(*, before_id=None, limit=50):
     if before_id is not None:
         events = events.filter(id__lt=before_id)
     return list(events[: limit + 1])
+
+
+# --- Candidates -------------------------------------------------------------------------
+
+ORDERINGS = {
+    key: Ordering(
+        tuple((col, key.startswith("-")) for col in
+              (["last_name", "first_name"] if key.lstrip("-") == "last_name" else [key.lstrip("-")])) +
+        (("id", key.startswith("-")),)
+    )
+    for key in SORTS
+}
+DEFAULT_SORT = "-created_at"
+# Below this many matches, sorting them beats walking a sort index in search of them.
+FEW_MATCHES = 5_000
+LIST_COLUMNS = (
+    "id", "organization_id", "first_name", "last_name", "email", "headline", "location", "seniority",
+    "skills", "source", "do_not_contact", "silver_medalist", "email_status", "last_activity_at",
+    "created_at", "updated_at",
+)
+
+
+@dataclass
+class CandidateListing:
+    page: Page
+    count: int
+    count_is_capped: bool
+    sort: str
+
+    @property
+    def count_label(self):
+        return f"{COUNT_CAP:,}+" if self.count_is_capped else f"{self.count:,}"
+
+
+def candidates():
+    return Candidate.objects.all()
+
+
+def candidate_listing(queryset, *, sort=DEFAULT_SORT, cursor=None, size=25) -> CandidateListing:
+    """A page of `queryset` (already filtered) with a capped count, fast at any depth."""
+    sort = sort if sort in ORDERINGS else DEFAULT_SORT
+    count, capped = capped_count(queryset)
+    page = keyset_page(
+        queryset.only(*LIST_COLUMNS), ORDERINGS[sort], cursor=cursor, size=size,
+        use_indexes=capped or count > FEW_MATCHES,
+    )
+    return CandidateListing(page=page, count=count, count_is_capped=capped, sort=sort)
+
+
+TIMELINE_ORDER = Ordering((("id", True),))
+
+
+def timeline(candidate, *, cursor=None, size=20):
+    activities = Activity.objects.filter(candidate=candidate).select_related("actor_user")
+    return keyset_page(activities, TIMELINE_ORDER, cursor=cursor, size=size)
+
+
+def candidate_by_email(email):
+    return Candidate.objects.filter(email__iexact=email.strip()).first()

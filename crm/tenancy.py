@@ -83,7 +83,7 @@ class TenantModel(models.Model):
     organization = models.ForeignKey("crm.Organization", on_delete=models.CASCADE, related_name="+")
 
     objects = TenantManager()
-    all_tenants = models.Manager()  # unscoped: admin, migrations, system jobs only
+    all_tenants = models.Manager()  # noqa: DJ012  (unscoped: admin, migrations, system jobs only)
 
     class Meta:
         abstract = True

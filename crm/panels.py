@@ -1,0 +1,32 @@
+"""Panels: pages owned by `crm` show boxes that higher apps register.
+
+    register_candidate_panel("consent", order=20, render=render_consent_panel)
+
+`render(request, candidate)` returns HTML (or None to hide the panel).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Panel:
+    name: str
+    order: int
+    render: Callable
+
+
+_candidate_panels: dict[str, Panel] = {}
+
+
+def register_candidate_panel(name, *, order, render):
+    _candidate_panels[name] = Panel(name=name, order=order, render=render)
+
+
+def candidate_panels(request, candidate):
+    rendered = []
+    for panel in sorted(_candidate_panels.values(), key=lambda p: p.order):
+        html = panel.render(request, candidate)
+        if html:
+            rendered.append(html)
+    return rendered
