@@ -133,3 +133,62 @@ class InvitationSignupForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class SkillsField(forms.CharField):
+    """Skills typed as a comma-separated list."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value):
+        from .services import normalize_skills
+
+        return normalize_skills((value or "").split(","))
+
+    def validate(self, value):
+        from .models import SKILL_MAX_LENGTH, SKILLS_MAX_COUNT
+
+        if len(value) > SKILLS_MAX_COUNT:
+            raise forms.ValidationError(f"Keep it to {SKILLS_MAX_COUNT} skills at most.")
+        too_long = [skill for skill in value if len(skill) > SKILL_MAX_LENGTH]
+        if too_long:
+            raise forms.ValidationError(f"Each skill must be at most {SKILL_MAX_LENGTH} characters.")
+
+
+class CandidateForm(forms.ModelForm):
+    skills = SkillsField(required=False, help_text="Separate skills with commas, e.g. python, django, sql.")
+
+    class Meta:
+        from .models import Candidate
+
+        model = Candidate
+        fields = [
+            "first_name", "last_name", "email", "phone", "headline", "seniority", "location", "language",
+            "skills", "linkedin_url", "portfolio_url", "source", "external_id", "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs["autocomplete"] = "off"
+        for name in ("linkedin_url", "portfolio_url"):
+            self.fields[name].assume_scheme = "https"
+
+    def validate_unique(self):
+        """The service checks uniqueness (with a link to the existing candidate)."""
+
+
+class DoNotContactForm(forms.Form):
+    do_not_contact = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=300, required=False, label="Reason",
+                             help_text="Required: e.g. “asked not to be contacted on the phone on 3 May”.")
+
+
+class ActivityNoteForm(forms.Form):
+    from .models import ActivityKind
+
+    kind = forms.ChoiceField(choices=[(ActivityKind.NOTE, "Note"), (ActivityKind.CALL, "Call"),
+                                      (ActivityKind.INTERVIEW, "Interview")], initial=ActivityKind.NOTE)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What happened?",
+                           max_length=20_000)

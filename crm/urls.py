@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import views
+from .views import candidates
+from .views import organizations as views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,4 +20,17 @@ urlpatterns = [
     path("o/<slug:org_slug>/settings/api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("o/<slug:org_slug>/settings/delete/", views.organization_delete, name="organization_delete"),
     path("o/<slug:org_slug>/settings/audit/", views.audit_log, name="audit_log"),
+]
+
+urlpatterns += [
+    path("o/<slug:org_slug>/candidates/", candidates.candidate_list, name="candidate_list"),
+    path("o/<slug:org_slug>/candidates/new/", candidates.candidate_new, name="candidate_new"),
+    path("o/<slug:org_slug>/candidates/export.csv", candidates.candidates_export, name="candidates_export"),
+    path("o/<slug:org_slug>/candidates/<int:candidate_id>/", candidates.candidate_detail, name="candidate_detail"),
+    path("o/<slug:org_slug>/candidates/<int:candidate_id>/edit/", candidates.candidate_edit, name="candidate_edit"),
+    path("o/<slug:org_slug>/candidates/<int:candidate_id>/timeline/", candidates.candidate_timeline,
+         name="candidate_timeline"),
+    path("o/<slug:org_slug>/candidates/<int:candidate_id>/do-not-contact/", candidates.candidate_do_not_contact,
+         name="candidate_do_not_contact"),
+    path("o/<slug:org_slug>/candidates/<int:candidate_id>/notes/", candidates.candidate_note, name="candidate_note"),
 ]

@@ -47,3 +47,23 @@ class MembershipFactory(factory.django.DjangoModelFactory):
         if kwargs.get("organization") is None:
             raise ValueError("MembershipFactory needs an organization.")
         return model_class.all_tenants.create(*args, **kwargs)
+
+
+class CandidateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Candidate"
+
+    organization = None  # required: pass it
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"candidate{n}@example.test")
+    headline = "Software engineer"
+    skills = factory.LazyFunction(lambda: ["python"])
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        if kwargs.get("organization") is None:
+            raise ValueError("CandidateFactory needs an organization.")
+        obj = model_class(*args, **kwargs)
+        obj.save()
+        return obj

@@ -6,9 +6,11 @@ a member of organization A with organization B's ids and expects exactly what a 
 gets (404).
 """
 
+import itertools
 from dataclasses import dataclass, field
 
 MISSING_ID = 2_000_000_000
+_counter = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,10 @@ class Route:
     # query string, given the other tenant's objects
     query: object = None
     api: bool = False
+    # An upsert: another tenant's key must create a separate row in ours, never touch theirs.
+    creates: bool = False
+    # path kwargs whose "missing" value must still be well-formed
+    missing: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,30 @@ ROUTES = {
     "api_key_revoke": Route(methods=("POST",), ids={"key_id": "api_key"}),
     "organization_delete": Route(methods=("GET", "POST"), body=lambda b: {"confirmation": b["slug"]}),
     "audit_log": Route(),
+    "candidate_list": Route(query=lambda b: {"email": b["candidate_email"], "external_id": b["candidate_external_id"]}),
+    "candidate_new": Route(methods=("GET", "POST"),
+                           body=lambda b: {"first_name": "Dup", "email": b["candidate_email"], "source": "sourced"}),
+    "candidates_export": Route(query=lambda b: {"email": b["candidate_email"]}),
+    "candidate_detail": Route(ids={"candidate_id": "candidate"}),
+    "candidate_edit": Route(methods=("GET", "POST"), ids={"candidate_id": "candidate"},
+                            body=lambda b: {"first_name": "Hijacked", "email": "h@x.test", "source": "sourced"}),
+    "candidate_timeline": Route(ids={"candidate_id": "candidate"}),
+    "candidate_do_not_contact": Route(methods=("POST",), ids={"candidate_id": "candidate"},
+                                      body=lambda b: {"do_not_contact": "on", "reason": "x"}),
+    "candidate_note": Route(methods=("POST",), ids={"candidate_id": "candidate"},
+                            body=lambda b: {"kind": "note", "text": "x"}),
     # --- API ---
     "api:me": Route(api=True),
+    "api:candidate_list": Route(api=True, methods=("GET", "POST"),
+                                query=lambda b: {"email": b["candidate_email"], "external_id": b["candidate_external_id"]},
+                                body=lambda b: {"first_name": "Dup", "email": b["candidate_email"]}),
+    "api:candidate_detail": Route(api=True, methods=("GET", "PATCH", "PUT", "DELETE"), ids={"candidate_id": "candidate"},
+                                  body=lambda b: {"first_name": "Hijacked", "email": "h@x.test"}),
+    "api:candidate_by_external_id": Route(api=True, methods=("GET", "PUT"), ids={"key": "candidate_external_id"},
+                                          body=lambda b: {"first_name": "Hijacked",
+                                                          "email": f"hijack-{next(_counter)}@x.test"},
+                                          creates=True),
+    "api:candidate_by_email": Route(api=True, methods=("GET", "PUT"), ids={"key": "candidate_email"},
+                                    body=lambda b: {"first_name": "Hijacked"}, creates=True,
+                                    missing={"key": "nobody@missing.test"}),
 }

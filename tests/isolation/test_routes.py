@@ -3,8 +3,8 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from crm.models import ApiKey, Invitation, Membership, Role
-from crm.services import api_key_create, invitation_create
+from crm.models import Activity, ApiKey, Candidate, Invitation, Membership, Role
+from crm.services import api_key_create, candidate_create, invitation_create
 from crm.tenancy import organization_scope
 
 from .routes import MISSING_ID, NOT_TENANT_PREFIXES, ROUTES, NotTenant, Route
@@ -52,12 +52,27 @@ def other_tenant_objects(tenant):
         )
         api_key, _ = api_key_create(name="other", scope="read", actor=tenant.admin)
         membership = Membership.objects.get(user=tenant.recruiter)
+        candidate = candidate_create(actor=tenant.admin, first_name="Theirs", last_name="Only",
+                                     email="theirs.only@bluebird.test", external_id="ext-theirs-1",
+                                     skills=["cobol"])
     return {
         "slug": tenant.slug,
         "membership": membership.pk,
         "invitation": invitation.pk,
         "api_key": api_key.pk,
+        "candidate": candidate.pk,
+        "candidate_email": candidate.email,
+        "candidate_external_id": candidate.external_id,
     }
+
+
+def _assert_nothing_of_theirs(response, theirs):
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    for key in ("candidate_email",):
+        assert theirs[key].encode() not in content or response.request["REQUEST_METHOD"] == "PUT", (
+            f"{response.request['PATH_INFO']} shows the other tenant's {key}"
+        )
+    assert b"Theirs Only" not in content and b'"Theirs"' not in content
 
 
 TENANT_ROUTES = sorted(name for name, spec in ROUTES.items() if isinstance(spec, Route))
@@ -78,6 +93,9 @@ def _snapshot(tenant):
             "members": sorted(Membership.objects.values_list("id", "role")),
             "invitations": sorted(Invitation.objects.values_list("id", "revoked_at")),
             "keys": sorted(ApiKey.objects.values_list("id", "revoked_at")),
+            "candidates": sorted(Candidate.objects.values_list("id", "first_name", "email", "do_not_contact",
+                                                               "updated_at")),
+            "activities": Activity.objects.count(),
         }
 
 
@@ -92,11 +110,11 @@ def test_route_answers_another_tenants_ids_like_missing_ones(name, tenant_a, ten
         body = spec.body(theirs) if spec.body else None
         if spec.api:
             kwargs_theirs = {k: theirs[v] for k, v in spec.ids.items()}
-            kwargs_missing = {k: MISSING_ID for k in spec.ids}
+            kwargs_missing = {k: spec.missing.get(k, MISSING_ID) for k in spec.ids}
         else:
             # Our slug with their ids, and their slug outright.
             kwargs_theirs = {"org_slug": tenant_a.slug, **{k: theirs[v] for k, v in spec.ids.items()}}
-            kwargs_missing = {"org_slug": tenant_a.slug, **{k: MISSING_ID for k in spec.ids}}
+            kwargs_missing = {"org_slug": tenant_a.slug, **{k: spec.missing.get(k, MISSING_ID) for k in spec.ids}}
             their_slug = {"org_slug": tenant_b.slug, **{k: theirs[v] for k, v in spec.ids.items()}}
             response = _call(client, method, reverse(name, kwargs=their_slug), body, spec.api)
             assert response.status_code == 404, f"{method} {name} with the other tenant's slug: {response.status_code}"
@@ -106,17 +124,20 @@ def test_route_answers_another_tenants_ids_like_missing_ones(name, tenant_a, ten
 
         if spec.ids:
             theirs_response = _call(client, method, reverse(name, kwargs=kwargs_theirs), body, spec.api)
+            body = spec.body(theirs) if spec.body else None  # fresh, for bodies that must differ per call
             missing_response = _call(client, method, reverse(name, kwargs=kwargs_missing), body, spec.api)
-            assert theirs_response.status_code == missing_response.status_code == 404, (
+            expected = missing_response.status_code if spec.creates and method == "PUT" else 404
+            assert theirs_response.status_code == missing_response.status_code == expected, (
                 f"{method} {name}: another tenant's id gave {theirs_response.status_code}, "
                 f"a missing id gave {missing_response.status_code}"
             )
-        if spec.query:
+            _assert_nothing_of_theirs(theirs_response, theirs)
+        if spec.query and method == "GET":
             url = reverse(name, kwargs=kwargs_theirs)
             theirs_response = client.get(url, spec.query(theirs))
-            missing_response = client.get(url, {k: MISSING_ID for k in spec.query(theirs)})
+            missing_response = client.get(url, {k: f"missing{MISSING_ID}" for k in spec.query(theirs)})
             assert theirs_response.status_code == missing_response.status_code
-            assert theirs_response.content.count(tenant_b.slug.encode()) == 0
+            _assert_nothing_of_theirs(theirs_response, theirs)
 
     assert _snapshot(tenant_b) == before, f"{name} changed the other tenant's data"
 

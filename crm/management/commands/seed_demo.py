@@ -40,9 +40,12 @@ class Command(BaseCommand):
         with organization_scope(organization):
             for user, role in users:
                 Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": role})
-            seed_hooks(organization)
+            seed_hooks(organization, recruiter=users[1][0])
         self.stdout.write(f"Demo organization ready at /o/{DEMO_SLUG}/")
 
 
-def seed_hooks(organization):
+def seed_hooks(organization, *, recruiter):
     """Each app adds its demo data here, in dependency order."""
+    from crm.demo import seed_candidates
+
+    seed_candidates(organization, actor=recruiter)

@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services
-from .forms import (
+from .. import selectors, services
+from ..forms import (
     ApiKeyForm,
     InvitationForm,
     InvitationSignupForm,
@@ -19,10 +19,10 @@ from .forms import (
     OrganizationSettingsForm,
     validate_organization_slug,
 )
-from .middleware import user_has_mfa
-from .models import ApiKey, Invitation, Membership, Role, User
-from .permissions import ADMIN, EVERYONE, role_required
-from .services import ServiceError
+from ..middleware import user_has_mfa
+from ..models import ApiKey, Invitation, Membership, Role, User
+from ..permissions import ADMIN, EVERYONE, role_required
+from ..services import ServiceError
 
 
 def healthz(request):

@@ -1,0 +1,1 @@
+"""Recruiter pages, one module per area."""
