@@ -298,7 +298,7 @@ def candidate_create(*, actor, **fields):
     if candidate.do_not_contact:
         candidate.do_not_contact_at = timezone.now()
     candidate.save()
-    activity_record(candidate=candidate, kind=ActivityKind.CREATED, actor=actor,
+    activity_record(candidate=candidate, kind=ActivityKind.CREATED, actor=actor, occurred_at=candidate.created_at,
                     summary=f"Added to the talent base ({candidate.get_source_display().lower()})")
     send_on_commit(candidate_created, organization_id=candidate.organization_id, candidate_id=candidate.pk)
     return candidate
