@@ -91,6 +91,10 @@ class Organization(models.Model):
         default=24, validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
     brand_colour = models.CharField(max_length=7, default="#4f46e5", validators=[colour_validator])
+    stale_after_working_days = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Open applications without movement for this many working days show as waiting.",
+    )
     require_admin_mfa = models.BooleanField(
         default=False, help_text="Admins must turn on two-factor authentication to use this organization."
     )
@@ -413,3 +417,197 @@ class Suppression(TenantModel):
 
         normalized = email.strip().lower()
         return hmac.new(settings.SUPPRESSION_HASH_KEY.encode(), normalized.encode(), hashlib.sha256).hexdigest()
+
+
+# --- Jobs, applications and feedback ------------------------------------------------------
+
+class JobStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    ON_HOLD = "on_hold", "On hold"
+    CLOSED = "closed", "Closed"
+
+
+class Job(TenantModel):
+    title = models.CharField(max_length=200)
+    department = models.CharField(max_length=120, blank=True)
+    location = models.CharField(max_length=150, blank=True)
+    remote = models.BooleanField(default=False)
+    seniority = models.CharField(max_length=20, choices=Seniority.choices, blank=True)
+    required_skills = ArrayField(models.CharField(max_length=SKILL_MAX_LENGTH), default=list, blank=True,
+                                 size=SKILLS_MAX_COUNT)
+    description = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.DRAFT)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    external_id = models.CharField("external id", max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "external_id"], condition=~models.Q(external_id=""),
+                                    name="job_external_id_unique_per_org"),
+        ]
+        indexes = [models.Index(fields=["organization", "status", "-created_at"], name="job_org_status")]
+
+    def __str__(self):
+        return self.title
+
+
+class JobAssignment(TenantModel):
+    """Who works on a job: its hiring managers see it and its applications; recruiters own it."""
+
+    class Kind(models.TextChoices):
+        HIRING_MANAGER = "hiring_manager", "Hiring manager"
+        RECRUITER = "recruiter", "Recruiter"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "user", "kind"], name="job_assignment_unique")]
+
+
+class Stage(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    SCREENING = "screening", "Screening"
+    INTERVIEW = "interview", "Interview"
+    FINAL = "final", "Final interview"
+    OFFER = "offer", "Offer"
+    HIRED = "hired", "Hired"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    OFFER_DECLINED = "offer_declined", "Offer declined"
+
+
+PIPELINE = [Stage.APPLIED, Stage.SCREENING, Stage.INTERVIEW, Stage.FINAL, Stage.OFFER, Stage.HIRED]
+OPEN_STAGES = [Stage.APPLIED, Stage.SCREENING, Stage.INTERVIEW, Stage.FINAL, Stage.OFFER]
+CLOSED_STAGES = [Stage.REJECTED, Stage.WITHDRAWN, Stage.OFFER_DECLINED]
+INTERVIEWED_STAGES = [Stage.INTERVIEW, Stage.FINAL, Stage.OFFER, Stage.HIRED]
+SILVER_MEDAL_STAGES = [Stage.FINAL, Stage.OFFER]
+
+
+def stage_rank(stage):
+    return PIPELINE.index(stage) if stage in PIPELINE else -1
+
+
+class RejectionReason(TenantModel):
+    """A reason from the organization's own list, with the words a candidate will read."""
+
+    label = models.CharField(max_length=100)
+    candidate_text = models.CharField("in the candidate's words", max_length=300, blank=True)
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "label"]
+        constraints = [models.UniqueConstraint("organization", Lower("label"), name="rejection_reason_unique")]
+
+    def __str__(self):
+        return self.label
+
+
+class OfferDeclinedReason(models.TextChoices):
+    SALARY = "salary", "Salary"
+    OTHER_OFFER = "other_offer", "Accepted another offer"
+    LOCATION = "location", "Location"
+    ROLE_FIT = "role_fit", "Role fit"
+    COUNTER_OFFER = "counter_offer", "Counter-offer from current employer"
+    PERSONAL = "personal", "Personal reasons"
+    OTHER = "other", "Other"
+
+
+class Application(TenantModel):
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="applications")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="applications")
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.APPLIED)
+    furthest_stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.APPLIED)
+    stage_before_close = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_by_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL,
+                                           related_name="+")
+    decider_label = models.CharField(max_length=200, blank=True)
+    rejection_reason = models.ForeignKey(RejectionReason, null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="+")
+    rejection_note = models.TextField(blank=True, max_length=2000)
+    offer_declined_reason = models.CharField(max_length=20, choices=OfferDeclinedReason.choices, blank=True)
+    offer_declined_note = models.TextField(blank=True, max_length=2000)
+    external_id = models.CharField("external id", max_length=100, blank=True)
+    applied_at = models.DateTimeField(default=timezone.now)
+    moved_at = models.DateTimeField(default=timezone.now)
+    # Bumped on every move: a form carrying an older version is stale.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-applied_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["candidate", "job"], condition=models.Q(stage__in=OPEN_STAGES + ["hired"]),
+                                    name="one_open_application_per_job"),
+            models.UniqueConstraint(fields=["organization", "external_id"], condition=~models.Q(external_id=""),
+                                    name="application_external_id_unique_per_org"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "job", "stage"], name="application_job_stage"),
+            models.Index(fields=["organization", "stage", "moved_at"], name="application_stage_moved"),
+            models.Index(fields=["organization", "candidate"], name="application_candidate"),
+        ]
+
+    def __str__(self):
+        return f"{self.candidate} → {self.job}"
+
+    @property
+    def is_open(self):
+        return self.stage in OPEN_STAGES
+
+    @property
+    def is_closed(self):
+        return self.stage in CLOSED_STAGES
+
+
+class StageChange(TenantModel):
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class FeedbackNote(TenantModel):
+    """A hiring manager's feedback; a shareable one may reach the candidate after a recruiter's review."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="feedback_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author_label = models.CharField(max_length=200, blank=True)
+    strengths = models.TextField(blank=True, max_length=5000)
+    improvements = models.TextField("areas to improve", blank=True, max_length=5000)
+    note = models.TextField(blank=True, max_length=5000)
+    shareable = models.BooleanField(default=False, help_text="Shareable notes may be sent to the candidate.")
+    # The recruiter's wording for the candidate; the original above is kept untouched.
+    edited_strengths = models.TextField(blank=True, max_length=5000)
+    edited_improvements = models.TextField(blank=True, max_length=5000)
+    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    edited_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    @property
+    def candidate_strengths(self):
+        return self.edited_strengths if self.edited_at else self.strengths
+
+    @property
+    def candidate_improvements(self):
+        return self.edited_improvements if self.edited_at else self.improvements

@@ -1,0 +1,5 @@
+"""Writes and use cases of the core: keyword-only, atomic, audited, events after commit."""
+
+from .candidates import *  # noqa: F403
+from .errors import ServiceError  # noqa: F401
+from .organizations import *  # noqa: F403
