@@ -253,7 +253,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"LanguageEnum": "config.settings.LANGUAGES"},
+    "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": "config.settings.LANGUAGES",
+        "StageEnum": "crm.models.Stage",
+        "PipelineStageEnum": "crm.models.PIPELINE_CHOICES",
+        "OfferDeclinedReasonEnum": "crm.models.OfferDeclinedReason",
+    },
 }
 
 # --- Security --------------------------------------------------------------------------

@@ -10,3 +10,24 @@ urlpatterns = [
          name="candidate_by_external_id"),
     path("candidates/by-email/<str:key>/", api.CandidateByEmailView.as_view(), name="candidate_by_email"),
 ]
+
+from . import api_pipeline as pipeline  # noqa: E402
+
+urlpatterns += [
+    path("jobs/", pipeline.JobListView.as_view(), name="job_list"),
+    path("jobs/<int:job_id>/", pipeline.JobDetailView.as_view(), name="job_detail"),
+    path("jobs/by-external-id/<str:key>/", pipeline.JobByExternalIdView.as_view(), name="job_by_external_id"),
+    path("applications/", pipeline.ApplicationListView.as_view(), name="application_list"),
+    path("applications/<int:application_id>/", pipeline.ApplicationDetailView.as_view(), name="application_detail"),
+    path("applications/by-external-id/<str:key>/", pipeline.ApplicationByExternalIdView.as_view(),
+         name="application_by_external_id"),
+    path("applications/<int:application_id>/advance/", pipeline.AdvanceView.as_view(), name="application_advance"),
+    path("applications/<int:application_id>/reject/", pipeline.RejectView.as_view(), name="application_reject"),
+    path("applications/<int:application_id>/decline-offer/", pipeline.DeclineOfferView.as_view(),
+         name="application_decline_offer"),
+    path("applications/<int:application_id>/undo-rejection/", pipeline.UndoRejectionView.as_view(),
+         name="application_undo_rejection"),
+    path("applications/<int:application_id>/feedback/", pipeline.FeedbackView.as_view(),
+         name="application_feedback"),
+    path("rejection-reasons/", pipeline.RejectionReasonListView.as_view(), name="rejection_reason_list"),
+]

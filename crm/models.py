@@ -484,6 +484,7 @@ class Stage(models.TextChoices):
 
 
 PIPELINE = [Stage.APPLIED, Stage.SCREENING, Stage.INTERVIEW, Stage.FINAL, Stage.OFFER, Stage.HIRED]
+PIPELINE_CHOICES = [(stage.value, stage.label) for stage in PIPELINE]
 OPEN_STAGES = [Stage.APPLIED, Stage.SCREENING, Stage.INTERVIEW, Stage.FINAL, Stage.OFFER]
 CLOSED_STAGES = [Stage.REJECTED, Stage.WITHDRAWN, Stage.OFFER_DECLINED]
 INTERVIEWED_STAGES = [Stage.INTERVIEW, Stage.FINAL, Stage.OFFER, Stage.HIRED]

@@ -1,11 +1,28 @@
 """Reads of the core, always within the organization in scope."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.db.models import Count
 from django.utils import timezone
 
 from .filters import SORTS
-from .models import Activity, ApiKey, AuditEvent, Candidate, Invitation, Membership
+from .models import (
+    CLOSED_STAGES,
+    OPEN_STAGES,
+    PIPELINE,
+    Activity,
+    ApiKey,
+    Application,
+    AuditEvent,
+    Candidate,
+    Invitation,
+    Job,
+    JobAssignment,
+    Membership,
+    RejectionReason,
+    Stage,
+)
 from .pagination import COUNT_CAP, Ordering, Page, capped_count, keyset_page
 from .tenancy import require_organization_id
 
@@ -89,3 +106,65 @@ def timeline(candidate, *, cursor=None, size=20):
 
 def candidate_by_email(email):
     return Candidate.objects.filter(email__iexact=email.strip()).first()
+
+
+# --- Jobs and applications ----------------------------------------------------------------
+
+def jobs_visible_to(membership):
+    """Admins and recruiters see every job; a hiring manager only the jobs assigned to them."""
+    jobs = Job.objects.all()
+    if not membership.can_recruit:
+        jobs = jobs.filter(assignments__user_id=membership.user_id,
+                           assignments__kind=JobAssignment.Kind.HIRING_MANAGER).distinct()
+    return jobs
+
+
+def applications_visible_to(membership):
+    applications = Application.objects.select_related("candidate", "job", "rejection_reason")
+    if not membership.can_recruit:
+        applications = applications.filter(job__in=jobs_visible_to(membership).values("pk"))
+    return applications
+
+
+def pipeline_board(job):
+    """The job's applications by stage, open stages first, then the closed ones."""
+    columns = {stage: [] for stage in PIPELINE + CLOSED_STAGES}
+    for application in Application.objects.filter(job=job).select_related("candidate").order_by("moved_at", "id"):
+        columns[application.stage].append(application)
+    return columns
+
+
+def stage_counts(job_ids):
+    counts = {}
+    rows = Application.objects.filter(job_id__in=job_ids).values("job_id", "stage").annotate(n=Count("id"))
+    for row in rows:
+        counts.setdefault(row["job_id"], {})[row["stage"]] = row["n"]
+    return counts
+
+
+def working_days_ago(organization, days, *, now=None):
+    """The moment `days` working days before now, in the organization's calendar."""
+    now = (now or timezone.now()).astimezone(organization.time_zone)
+    working = set(organization.working_days) or {0, 1, 2, 3, 4}
+    moment = now
+    remaining = days
+    while remaining > 0:
+        moment -= timedelta(days=1)
+        if moment.weekday() in working:
+            remaining -= 1
+    return moment
+
+
+def waiting_for_an_answer(organization, *, limit=200):
+    """Rejections and declined offers without a notice yet, and open applications gone quiet."""
+    stale_before = working_days_ago(organization, organization.stale_after_working_days)
+    closed = (Application.objects.filter(stage__in=[Stage.REJECTED, Stage.OFFER_DECLINED])
+              .filter(decided_at__gte=timezone.now() - timedelta(days=30))
+              .select_related("candidate", "job", "rejection_reason").order_by("decided_at")[:limit])
+    quiet = (Application.objects.filter(stage__in=OPEN_STAGES, moved_at__lt=stale_before)
+             .select_related("candidate", "job").order_by("moved_at")[:limit])
+    return {"closed": list(closed), "quiet": list(quiet), "stale_before": stale_before}
+
+
+def rejection_reasons():
+    return RejectionReason.objects.filter(active=True)

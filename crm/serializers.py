@@ -1,6 +1,17 @@
 from rest_framework import serializers
 
-from .models import SKILL_MAX_LENGTH, SKILLS_MAX_COUNT, ApiKey, Candidate, Organization
+from .models import (
+    PIPELINE_CHOICES,
+    SKILL_MAX_LENGTH,
+    SKILLS_MAX_COUNT,
+    ApiKey,
+    Application,
+    Candidate,
+    FeedbackNote,
+    Job,
+    OfferDeclinedReason,
+    Organization,
+)
 
 
 class OrganizationSummarySerializer(serializers.ModelSerializer):
@@ -53,3 +64,60 @@ class CandidateListSerializer(serializers.Serializer):
     count_is_capped = serializers.BooleanField(help_text="True when more than 10,000 match.")
     next = serializers.CharField(allow_null=True, help_text="URL of the next page, or null.")
     results = CandidateSerializer(many=True)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    required_skills = serializers.ListField(child=serializers.CharField(max_length=SKILL_MAX_LENGTH),
+                                            max_length=SKILLS_MAX_COUNT, required=False)
+    hiring_managers = serializers.ListField(child=serializers.EmailField(), required=False, write_only=True,
+                                            help_text="Emails of members who are hiring managers on this job.")
+
+    class Meta:
+        model = Job
+        fields = ["id", "title", "department", "location", "remote", "seniority", "required_skills",
+                  "description", "status", "opened_at", "closed_at", "external_id", "created_at", "updated_at",
+                  "hiring_managers"]
+        read_only_fields = ["id", "opened_at", "closed_at", "created_at", "updated_at"]
+        validators = []
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    candidate = serializers.IntegerField(source="candidate_id")
+    job = serializers.IntegerField(source="job_id")
+    rejection_reason = serializers.CharField(source="rejection_reason.label", read_only=True, default=None)
+    decided_by = serializers.CharField(source="decider_label", read_only=True)
+
+    class Meta:
+        model = Application
+        fields = ["id", "candidate", "job", "stage", "furthest_stage", "applied_at", "moved_at", "decided_at",
+                  "decided_by", "rejection_reason", "rejection_note", "offer_declined_reason",
+                  "offer_declined_note", "external_id", "version"]
+        read_only_fields = ["id", "furthest_stage", "moved_at", "decided_at", "decided_by", "rejection_reason",
+                            "rejection_note", "offer_declined_reason", "offer_declined_note", "version"]
+        validators = []
+
+
+class AdvanceSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=PIPELINE_CHOICES)
+    version = serializers.IntegerField(required=False, help_text="Refuse the move if the application changed since.")
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=100, help_text="A rejection reason's id or label.")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    version = serializers.IntegerField(required=False)
+
+
+class DeclineOfferSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=OfferDeclinedReason.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    version = serializers.IntegerField(required=False)
+
+
+class FeedbackNoteSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author_label", read_only=True)
+
+    class Meta:
+        model = FeedbackNote
+        fields = ["id", "author", "strengths", "improvements", "note", "shareable", "created_at"]
+        read_only_fields = ["id", "author", "created_at"]

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from crm.models import ApiScope, Organization, Role, User
-from crm.services import api_key_create
+from crm.services import api_key_create, rejection_reasons_create_defaults
 from crm.tenancy import organization_scope
 
 from .factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -65,6 +65,7 @@ def _api_client(organization, admin, scope):
 
 def make_tenant(name, slug):
     organization = OrganizationFactory(name=name, slug=slug)
+    rejection_reasons_create_defaults(organization)
     members = {role: MembershipFactory(organization=organization, role=role).user for role in Role.values}
     return Tenant(
         organization=organization,

@@ -35,6 +35,9 @@ def organization_create(*, name, slug, admin, actor=None, **settings_fields):
     organization.save()
     with organization_scope(organization):
         Membership.objects.create(organization=organization, user=admin, role=Role.ADMIN)
+        from .pipeline import rejection_reasons_create_defaults
+
+        rejection_reasons_create_defaults(organization)
         audit("organization.created", actor=actor or admin, obj=organization)
     return organization
 

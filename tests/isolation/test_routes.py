@@ -3,8 +3,26 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from crm.models import Activity, ApiKey, Candidate, Invitation, Membership, Role
-from crm.services import api_key_create, candidate_create, invitation_create
+from crm.models import (
+    Activity,
+    ApiKey,
+    Application,
+    Candidate,
+    FeedbackNote,
+    Invitation,
+    Job,
+    Membership,
+    RejectionReason,
+    Role,
+)
+from crm.services import (
+    api_key_create,
+    application_create,
+    candidate_create,
+    feedback_note_create,
+    invitation_create,
+    job_save,
+)
 from crm.tenancy import organization_scope
 
 from .routes import MISSING_ID, NOT_TENANT_PREFIXES, ROUTES, NotTenant, Route
@@ -55,6 +73,13 @@ def other_tenant_objects(tenant):
         candidate = candidate_create(actor=tenant.admin, first_name="Theirs", last_name="Only",
                                      email="theirs.only@bluebird.test", external_id="ext-theirs-1",
                                      skills=["cobol"])
+        job = job_save(actor=tenant.admin, title="Their secret job", external_id="job-theirs-1",
+                       hiring_managers=[tenant.hiring_manager], status="open")
+        application = application_create(actor=tenant.admin, candidate=candidate, job=job, stage="final",
+                                         external_id="app-theirs-1")
+        feedback_note_create(application=application, author=tenant.hiring_manager, strengths="Theirs strengths",
+                             shareable=True)
+        reason = RejectionReason.objects.first()
     return {
         "slug": tenant.slug,
         "membership": membership.pk,
@@ -63,6 +88,12 @@ def other_tenant_objects(tenant):
         "candidate": candidate.pk,
         "candidate_email": candidate.email,
         "candidate_external_id": candidate.external_id,
+        "job": job.pk,
+        "job_external_id": job.external_id,
+        "application": application.pk,
+        "application_external_id": application.external_id,
+        "rejection_reason": reason.pk,
+        "hiring_manager_email": tenant.hiring_manager.email,
     }
 
 
@@ -73,6 +104,7 @@ def _assert_nothing_of_theirs(response, theirs):
             f"{response.request['PATH_INFO']} shows the other tenant's {key}"
         )
     assert b"Theirs Only" not in content and b'"Theirs"' not in content
+    assert b"Their secret job" not in content and b"Theirs strengths" not in content
 
 
 TENANT_ROUTES = sorted(name for name, spec in ROUTES.items() if isinstance(spec, Route))
@@ -96,6 +128,9 @@ def _snapshot(tenant):
             "candidates": sorted(Candidate.objects.values_list("id", "first_name", "email", "do_not_contact",
                                                                "updated_at")),
             "activities": Activity.objects.count(),
+            "jobs": sorted(Job.objects.values_list("id", "title", "status", "updated_at")),
+            "applications": sorted(Application.objects.values_list("id", "stage", "version")),
+            "feedback": sorted(FeedbackNote.objects.values_list("id", "strengths", "edited_at")),
         }
 
 
@@ -135,7 +170,8 @@ def test_route_answers_another_tenants_ids_like_missing_ones(name, tenant_a, ten
         if spec.query and method == "GET":
             url = reverse(name, kwargs=kwargs_theirs)
             theirs_response = client.get(url, spec.query(theirs))
-            missing_response = client.get(url, {k: f"missing{MISSING_ID}" for k in spec.query(theirs)})
+            missing_response = client.get(url, {k: MISSING_ID if isinstance(v, int) else f"missing{MISSING_ID}"
+                                                for k, v in spec.query(theirs).items()})
             assert theirs_response.status_code == missing_response.status_code
             _assert_nothing_of_theirs(theirs_response, theirs)
 
