@@ -192,3 +192,101 @@ class ActivityNoteForm(forms.Form):
                                       (ActivityKind.INTERVIEW, "Interview")], initial=ActivityKind.NOTE)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What happened?",
                            max_length=20_000)
+
+
+# --- Pipeline -----------------------------------------------------------------------------
+
+class JobForm(forms.ModelForm):
+    required_skills = SkillsField(required=False, help_text="Comma-separated; used to match past candidates.")
+    hiring_managers = forms.ModelMultipleChoiceField(queryset=None, required=False,
+                                                     widget=forms.CheckboxSelectMultiple,
+                                                     help_text="They see this job and leave feedback.")
+
+    class Meta:
+        from .models import Job
+
+        model = Job
+        fields = ["title", "department", "location", "remote", "seniority", "required_skills", "status",
+                  "external_id", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args, **kwargs):
+        from .models import JobAssignment, Membership, User
+
+        super().__init__(*args, **kwargs)
+        self.fields["hiring_managers"].queryset = User.objects.filter(
+            pk__in=Membership.objects.values("user_id")).order_by("first_name", "email")
+        self.fields["hiring_managers"].label_from_instance = lambda user: f"{user.display_name} ({user.email})"
+        if self.instance.pk:
+            self.fields["hiring_managers"].initial = list(JobAssignment.objects.filter(
+                job=self.instance, kind=JobAssignment.Kind.HIRING_MANAGER).values_list("user_id", flat=True))
+
+    def validate_unique(self):
+        """The service checks the external id."""
+
+
+class VersionedForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class MoveForm(VersionedForm):
+    from .models import PIPELINE_CHOICES
+
+    stage = forms.ChoiceField(choices=PIPELINE_CHOICES)
+
+
+class RejectForm(VersionedForm):
+    reason = forms.ModelChoiceField(queryset=None, empty_label="Choose a reason")
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                           label="Note for the team (not sent)")
+
+    def __init__(self, *args, **kwargs):
+        from .models import RejectionReason
+
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].queryset = RejectionReason.objects.filter(active=True)
+
+
+class DeclineOfferForm(VersionedForm):
+    from .models import OfferDeclinedReason
+
+    reason = forms.ChoiceField(choices=[("", "Choose a reason"), *OfferDeclinedReason.choices])
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FeedbackForm(forms.Form):
+    strengths = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    improvements = forms.CharField(required=False, max_length=5000, label="Areas to improve",
+                                   widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(required=False, max_length=5000, label="Other notes",
+                           widget=forms.Textarea(attrs={"rows": 2}))
+    shareable = forms.TypedChoiceField(
+        choices=[("false", "Internal only: never leaves Silverpool"),
+                 ("true", "Shareable: may be sent to the candidate after a recruiter's review")],
+        coerce=lambda value: value == "true", initial="false", widget=forms.RadioSelect, label="Who may read it",
+    )
+
+
+class FeedbackEditForm(forms.Form):
+    strengths = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    improvements = forms.CharField(required=False, max_length=5000, label="Areas to improve",
+                                   widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CallForm(forms.Form):
+    outcome = forms.CharField(max_length=120, help_text="e.g. “interested, call back in March”")
+    note = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AddToJobForm(forms.Form):
+    job = forms.ModelChoiceField(queryset=None, empty_label="Choose an open job")
+
+    def __init__(self, *args, **kwargs):
+        from .models import Job, JobStatus
+
+        super().__init__(*args, **kwargs)
+        self.fields["job"].queryset = Job.objects.filter(status__in=[JobStatus.OPEN, JobStatus.ON_HOLD])
+
+
+class AddCandidateToJobForm(forms.Form):
+    email = forms.EmailField(label="Candidate's email", help_text="A candidate already in your talent base.")

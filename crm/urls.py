@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import candidates
+from .views import candidates, pipeline
 from .views import organizations as views
 
 urlpatterns = [
@@ -33,4 +33,36 @@ urlpatterns += [
     path("o/<slug:org_slug>/candidates/<int:candidate_id>/do-not-contact/", candidates.candidate_do_not_contact,
          name="candidate_do_not_contact"),
     path("o/<slug:org_slug>/candidates/<int:candidate_id>/notes/", candidates.candidate_note, name="candidate_note"),
+]
+
+urlpatterns += [
+    path("o/<slug:org_slug>/jobs/", pipeline.job_list, name="job_list"),
+    path("o/<slug:org_slug>/jobs/new/", pipeline.job_new, name="job_new"),
+    path("o/<slug:org_slug>/jobs/<int:job_id>/", pipeline.job_detail, name="job_detail"),
+    path("o/<slug:org_slug>/jobs/<int:job_id>/edit/", pipeline.job_edit, name="job_edit"),
+    path("o/<slug:org_slug>/jobs/<int:job_id>/add-candidate/", pipeline.job_add_candidate, name="job_add_candidate"),
+    path("o/<slug:org_slug>/applications/mine/", pipeline.my_applications, name="my_applications"),
+    path("o/<slug:org_slug>/applications/waiting/", pipeline.waiting, name="waiting"),
+    path("o/<slug:org_slug>/applications/<int:application_id>/", pipeline.application_detail,
+         name="application_detail"),
+    path("o/<slug:org_slug>/applications/<int:application_id>/move/", pipeline.application_move,
+         name="application_move"),
+    path("o/<slug:org_slug>/applications/<int:application_id>/reject/", pipeline.application_reject,
+         name="application_reject"),
+    path("o/<slug:org_slug>/applications/<int:application_id>/decline-offer/", pipeline.application_decline_offer,
+         name="application_decline_offer"),
+    path("o/<slug:org_slug>/applications/<int:application_id>/withdraw/", pipeline.application_withdraw,
+         name="application_withdraw"),
+    path("o/<slug:org_slug>/applications/<int:application_id>/undo/", pipeline.application_undo,
+         name="application_undo"),
+    path("o/<slug:org_slug>/applications/<int:application_id>/feedback/", pipeline.application_feedback,
+         name="application_feedback"),
+    path("o/<slug:org_slug>/applications/<int:application_id>/feedback/<int:feedback_id>/edit/",
+         pipeline.feedback_edit, name="feedback_edit"),
+    path("o/<slug:org_slug>/applications/<int:application_id>/call/", pipeline.application_call,
+         name="application_call"),
+    path("o/<slug:org_slug>/candidates/<int:candidate_id>/add-to-job/", pipeline.candidate_add_to_job,
+         name="candidate_add_to_job"),
+    path("o/<slug:org_slug>/candidates/<int:candidate_id>/silver-medalist/", pipeline.candidate_silver_medalist,
+         name="candidate_silver_medalist"),
 ]

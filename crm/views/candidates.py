@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import selectors, services
 from ..filters import SORTS, CandidateFilter
-from ..forms import ActivityNoteForm, CandidateForm, DoNotContactForm
+from ..forms import ActivityNoteForm, AddToJobForm, CandidateForm, DoNotContactForm
 from ..pagination import InvalidCursor
 from ..panels import candidate_panels
 from ..permissions import RECRUITING, role_required
@@ -139,6 +139,8 @@ def candidate_detail(request, org_slug, candidate_id):
         "dnc_form": DoNotContactForm(),
         "note_form": ActivityNoteForm(),
         "panels": candidate_panels(request, candidate),
+        "applications": candidate.applications.select_related("job", "rejection_reason").order_by("-applied_at"),
+        "add_to_job_form": AddToJobForm(),
     }
     return render(request, "crm/candidates/detail.html", context)
 

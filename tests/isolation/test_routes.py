@@ -1,6 +1,7 @@
 """Tenant isolation: every route, called by organization A with organization B's ids."""
 
 import pytest
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from crm.models import (
@@ -77,8 +78,8 @@ def other_tenant_objects(tenant):
                        hiring_managers=[tenant.hiring_manager], status="open")
         application = application_create(actor=tenant.admin, candidate=candidate, job=job, stage="final",
                                          external_id="app-theirs-1")
-        feedback_note_create(application=application, author=tenant.hiring_manager, strengths="Theirs strengths",
-                             shareable=True)
+        feedback = feedback_note_create(application=application, author=tenant.hiring_manager,
+                                        strengths="Theirs strengths", shareable=True)
         reason = RejectionReason.objects.first()
     return {
         "slug": tenant.slug,
@@ -91,9 +92,11 @@ def other_tenant_objects(tenant):
         "job": job.pk,
         "job_external_id": job.external_id,
         "application": application.pk,
+        "feedback": feedback.pk,
         "application_external_id": application.external_id,
         "rejection_reason": reason.pk,
         "hiring_manager_email": tenant.hiring_manager.email,
+        "hiring_manager_id": tenant.hiring_manager.pk,
     }
 
 
@@ -190,3 +193,55 @@ def test_not_tenant_entries_are_not_organization_pages():
     for route, name in project_routes():
         if isinstance(ROUTES.get(name), NotTenant):
             assert "<slug:org_slug>" not in route and not route.startswith("api/v1/"), route
+
+
+def test_ids_in_bodies_answer_like_missing_ones(tenant_a, tenant_b):
+    """Ids sent in a form or JSON body (a job, a reason, a member) are looked up in our organization."""
+    theirs = other_tenant_objects(tenant_b)
+    with organization_scope(tenant_a.organization):
+        ours = candidate_create(actor=tenant_a.admin, first_name="Ours", email="ours@acme.test")
+        job = job_save(actor=tenant_a.admin, title="Our job", status="open")
+        application = application_create(actor=tenant_a.admin, candidate=ours, job=job, stage="final")
+    before = _snapshot(tenant_b)
+    slug = tenant_a.slug
+
+    def both(url, body_for):
+        responses = []
+        for is_theirs in (True, False):
+            client = Client()  # fresh, so that flash messages of one request do not show in the other
+            client.force_login(tenant_a.admin)
+            responses.append(client.post(url, body_for(is_theirs), follow=True))
+        return responses
+
+    pick = lambda key, is_theirs: theirs[key] if is_theirs else MISSING_ID  # noqa: E731
+    cases = [
+        (f"/o/{slug}/candidates/{ours.pk}/add-to-job/", lambda t: {"job": pick("job", t)}),
+        (f"/o/{slug}/applications/{application.pk}/reject/",
+         lambda t: {"reason": pick("rejection_reason", t), "version": application.version}),
+        (f"/o/{slug}/jobs/new/", lambda t: {"title": "New", "status": "open",
+                                            "hiring_managers": [pick("hiring_manager_id", t)]}),
+    ]
+    for url, body_for in cases:
+        theirs_response, missing_response = both(url, body_for)
+        assert theirs_response.status_code == missing_response.status_code, url
+        assert _without_tokens(theirs_response) == _without_tokens(missing_response), url
+    client = tenant_a.api
+    for url, body_for in [
+        ("/api/v1/applications/", lambda t: {"candidate": pick("candidate", t), "job": job.pk}),
+        ("/api/v1/applications/", lambda t: {"candidate": ours.pk, "job": pick("job", t)}),
+        (f"/api/v1/applications/{application.pk}/reject/", lambda t: {"reason": pick("rejection_reason", t)}),
+    ]:
+        theirs_response = client.post(url, body_for(True), format="json")
+        missing_response = client.post(url, body_for(False), format="json")
+        assert theirs_response.status_code == missing_response.status_code == 400, url
+        assert theirs_response.json() == missing_response.json(), url
+    assert _snapshot(tenant_b) == before
+
+
+def _without_tokens(response):
+    import re
+
+    content = response.content.decode()
+    content = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", content)
+    content = re.sub(r'"X-CSRFToken": "[^"]+"', "", content)
+    return re.sub(r"\b\d+\b", "N", content)
