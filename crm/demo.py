@@ -88,3 +88,67 @@ def seed_candidates(organization, *, actor, count=300, seed=7):
             candidate_set_do_not_contact(candidate=candidate, actor=actor, do_not_contact=True,
                                          reason="Asked not to be contacted again")
     return count
+
+
+JOBS = [
+    ("Senior backend engineer", "Platform", "Paris, France", "senior", ["python", "django", "postgresql"], "open"),
+    ("Robotics engineer", "Hardware", "Lyon, France", "mid", ["ros", "c++", "computer vision"], "open"),
+    ("Data engineer", "Data", "Remote", "senior", ["python", "sql", "airflow"], "open"),
+    ("Product designer", "Product", "Berlin, Germany", "mid", ["figma", "user research"], "on_hold"),
+    ("Engineering manager", "Platform", "Paris, France", "lead", ["leadership", "hiring"], "closed"),
+    ("QA engineer", "Quality", "Nantes, France", "junior", ["test automation", "python"], "draft"),
+]
+FEEDBACK = [
+    ("Clear thinking under pressure; great questions about our architecture.",
+     "Go deeper on database indexing and query plans."),
+    ("Excellent hands-on ROS experience and a very pleasant conversation.",
+     "System design for larger fleets was less convincing."),
+    ("Strong SQL and data modelling.", "Could show more ownership of production incidents."),
+]
+
+
+def seed_pipeline(organization, *, recruiter, hiring_manager, seed=11):
+    """Jobs in every status and applications across the stages, some rejected with feedback."""
+    from .models import PIPELINE, Application, Job, OfferDeclinedReason, RejectionReason
+    from .services import (
+        application_advance,
+        application_create,
+        application_decline_offer,
+        application_reject,
+        feedback_note_create,
+        job_save,
+    )
+
+    if Job.objects.exists():
+        return 0
+    rng = random.Random(seed)
+    now = timezone.now()
+    candidates = list(Candidate.objects.filter(do_not_contact=False).order_by("id")[:120])
+    reasons = list(RejectionReason.objects.all())
+    for index, (title, department, location, seniority, skills, status) in enumerate(JOBS):
+        job = job_save(actor=recruiter, title=title, department=department, location=location,
+                       remote=location == "Remote", seniority=seniority, required_skills=skills, status="open",
+                       description=f"We are looking for a {title.lower()} to join our {department} team.",
+                       hiring_managers=[hiring_manager] if index < 3 else [], recruiters=[recruiter])
+        for candidate in candidates[index * 18:(index + 1) * 18]:
+            applied_at = now - timedelta(days=rng.randint(3, 120))
+            application = application_create(actor=recruiter, candidate=candidate, job=job, applied_at=applied_at)
+            target = rng.choice(["applied", "screening", "screening", "interview", "interview", "final", "offer"])
+            for stage in PIPELINE[1:PIPELINE.index(target) + 1]:
+                application = application_advance(application=application, to_stage=stage, actor=recruiter)
+            if application.stage in ("interview", "final", "offer") and rng.random() < 0.6:
+                strengths, improvements = rng.choice(FEEDBACK)
+                feedback_note_create(application=application, author=hiring_manager, strengths=strengths,
+                                     improvements=improvements, shareable=rng.random() < 0.7)
+            roll = rng.random()
+            if application.stage == "offer" and roll < 0.4:
+                application_decline_offer(application=application, reason=rng.choice(OfferDeclinedReason.values),
+                                          actor=recruiter)
+            elif roll < 0.45:
+                application_reject(application=application, reason=rng.choice(reasons), actor=recruiter)
+            # Spread the last movement over the past weeks so that some look stuck.
+            Application.objects.filter(pk=application.pk).update(
+                moved_at=max(applied_at, now - timedelta(days=rng.randint(0, 25))))
+        if status != "open":
+            job_save(actor=recruiter, job=job, status=status)
+    return len(JOBS)

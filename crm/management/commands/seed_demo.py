@@ -40,12 +40,13 @@ class Command(BaseCommand):
         with organization_scope(organization):
             for user, role in users:
                 Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": role})
-            seed_hooks(organization, recruiter=users[1][0])
+            seed_hooks(organization, recruiter=users[1][0], hiring_manager=users[2][0])
         self.stdout.write(f"Demo organization ready at /o/{DEMO_SLUG}/")
 
 
-def seed_hooks(organization, *, recruiter):
+def seed_hooks(organization, *, recruiter, hiring_manager):
     """Each app adds its demo data here, in dependency order."""
-    from crm.demo import seed_candidates
+    from crm.demo import seed_candidates, seed_pipeline
 
     seed_candidates(organization, actor=recruiter)
+    seed_pipeline(organization, recruiter=recruiter, hiring_manager=hiring_manager)
