@@ -58,8 +58,8 @@ class OrganizationSettingsForm(forms.ModelForm):
         model = Organization
         fields = [
             "name", "time_zone", "working_days", "default_language", "sender_name", "sender_email",
-            "reply_to_email", "postal_address", "privacy_notice_url", "retention_months", "brand_colour",
-            "require_admin_mfa",
+            "reply_to_email", "postal_address", "privacy_notice_url", "retention_months",
+            "stale_after_working_days", "brand_colour", "require_admin_mfa",
         ]
         widgets = {
             "postal_address": forms.Textarea(attrs={"rows": 3}),
@@ -290,3 +290,10 @@ class AddToJobForm(forms.Form):
 
 class AddCandidateToJobForm(forms.Form):
     email = forms.EmailField(label="Candidate's email", help_text="A candidate already in your talent base.")
+
+
+class RejectionReasonForm(forms.Form):
+    label = forms.CharField(max_length=100)
+    candidate_text = forms.CharField(max_length=300, required=False, label="In the candidate's words",
+                                     help_text="How a rejection email will phrase it, e.g. “we chose another "
+                                               "candidate whose profile was a closer fit”.")

@@ -20,6 +20,9 @@ urlpatterns = [
     path("o/<slug:org_slug>/settings/api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("o/<slug:org_slug>/settings/delete/", views.organization_delete, name="organization_delete"),
     path("o/<slug:org_slug>/settings/audit/", views.audit_log, name="audit_log"),
+    path("o/<slug:org_slug>/settings/rejection-reasons/", views.rejection_reasons, name="rejection_reasons"),
+    path("o/<slug:org_slug>/settings/rejection-reasons/<int:reason_id>/toggle/", views.rejection_reason_toggle,
+         name="rejection_reason_toggle"),
 ]
 
 urlpatterns += [

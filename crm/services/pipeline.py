@@ -382,3 +382,23 @@ def feedback_note_edit_for_candidate(*, feedback, actor, strengths, improvements
     feedback.edited_at = timezone.now()
     feedback.save(update_fields=["edited_strengths", "edited_improvements", "edited_by", "edited_at"])
     return feedback
+
+
+@transaction.atomic
+def rejection_reason_add(*, label, candidate_text, actor):
+    label = " ".join(label.split())
+    if RejectionReason.objects.filter(label__iexact=label).exists():
+        raise ServiceError("This reason is in the list already.", field="label")
+    position = (RejectionReason.objects.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+    reason = RejectionReason.objects.create(label=label, candidate_text=candidate_text.strip(), position=position)
+    audit("rejection_reason.added", actor=actor, obj=reason)
+    return reason
+
+
+@transaction.atomic
+def rejection_reason_set_active(*, reason, active, actor):
+    """Retired reasons stay on past rejections; they are no longer offered."""
+    reason.active = active
+    reason.save(update_fields=["active"])
+    audit("rejection_reason.activated" if active else "rejection_reason.retired", actor=actor, obj=reason)
+    return reason

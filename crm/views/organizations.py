@@ -268,3 +268,34 @@ def invitation_accept(request, token):
     context = {"invitation": invitation, "account_exists": account_exists, "signup_form": signup_form}
     return render(request, "crm/invitation_accept.html", context,
                   status=400 if signup_form is not None and signup_form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(ADMIN)
+def rejection_reasons(request, org_slug):
+    from ..forms import RejectionReasonForm
+    from ..models import RejectionReason
+
+    form = RejectionReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.rejection_reason_add(actor=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, "Reason added.")
+            return redirect("rejection_reasons", org_slug=org_slug)
+    return render(request, "crm/settings/rejection_reasons.html",
+                  {"form": form, "reasons": RejectionReason.objects.all(), "tab": "reasons"},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@role_required(ADMIN)
+def rejection_reason_toggle(request, org_slug, reason_id):
+    from ..models import RejectionReason
+
+    reason = get_object_or_404(RejectionReason, pk=reason_id)
+    services.rejection_reason_set_active(reason=reason, active=not reason.active, actor=request.user)
+    messages.success(request, f"“{reason.label}” is {'offered again' if reason.active else 'retired'}.")
+    return redirect("rejection_reasons", org_slug=org_slug)

@@ -4,7 +4,8 @@ from django.urls import reverse
 from crm.models import ApiKey, AuditEvent, Organization
 from crm.tenancy import organization_scope
 
-ADMIN_PAGES = ["organization_settings", "members", "api_keys", "organization_delete", "audit_log"]
+ADMIN_PAGES = ["organization_settings", "members", "api_keys", "organization_delete", "audit_log",
+               "rejection_reasons"]
 
 
 @pytest.mark.parametrize("name", ADMIN_PAGES)
@@ -38,7 +39,7 @@ def test_settings_are_saved_and_audited(tenant_a):
         "name": "Acme Robotics GmbH", "time_zone": "Europe/Berlin", "working_days": [0, 1, 2, 3],
         "default_language": "de", "sender_name": "Acme Talent", "sender_email": "talent@acme.test",
         "reply_to_email": "", "postal_address": "Street 1, Berlin", "privacy_notice_url": "",
-        "retention_months": 18, "brand_colour": "#112233",
+        "retention_months": 18, "stale_after_working_days": 3, "brand_colour": "#112233",
     })
     assert response.status_code == 302
     organization = Organization.objects.get(pk=tenant_a.organization.pk)
@@ -122,3 +123,24 @@ def test_a_user_switches_between_organizations(tenant_a, tenant_b):
     assert "Acme Robotics" in chooser and "Bluebird Labs" in chooser
     page = tenant_a.recruiter_client.get(f"/o/{tenant_b.slug}/").content.decode()
     assert f'href="/o/{tenant_a.slug}/"' in page  # the switcher links back
+
+
+def test_admins_keep_their_rejection_reasons(tenant_a):
+    from crm.models import RejectionReason
+
+    url = reverse("rejection_reasons", kwargs={"org_slug": tenant_a.slug})
+    assert tenant_a.admin_client.post(url, {"label": "Visa sponsorship", "candidate_text": "we cannot sponsor"}
+                                      ).status_code == 302
+    duplicate = tenant_a.admin_client.post(url, {"label": "visa SPONSORSHIP"})
+    assert duplicate.status_code == 400 and "already" in duplicate.content.decode()
+    with organization_scope(tenant_a.organization):
+        reason = RejectionReason.objects.get(label="Visa sponsorship")
+    tenant_a.admin_client.post(reverse("rejection_reason_toggle", kwargs={"org_slug": tenant_a.slug,
+                                                                          "reason_id": reason.pk}))
+    reason.refresh_from_db()
+    assert not reason.active
+    # Retired reasons are no longer offered to recruiters.
+    with organization_scope(tenant_a.organization):
+        from crm.forms import RejectForm
+
+        assert reason not in RejectForm().fields["reason"].queryset

@@ -62,6 +62,8 @@ ROUTES = {
     "api_key_revoke": Route(methods=("POST",), ids={"key_id": "api_key"}),
     "organization_delete": Route(methods=("GET", "POST"), body=lambda b: {"confirmation": b["slug"]}),
     "audit_log": Route(),
+    "rejection_reasons": Route(methods=("GET", "POST"), body=lambda b: {"label": "x"}),
+    "rejection_reason_toggle": Route(methods=("POST",), ids={"reason_id": "rejection_reason"}),
     "candidate_list": Route(query=lambda b: {"email": b["candidate_email"], "external_id": b["candidate_external_id"]}),
     "candidate_new": Route(methods=("GET", "POST"),
                            body=lambda b: {"first_name": "Dup", "email": b["candidate_email"], "source": "sourced"}),
