@@ -168,3 +168,42 @@ def waiting_for_an_answer(organization, *, limit=200):
 
 def rejection_reasons():
     return RejectionReason.objects.filter(active=True)
+
+
+# --- Dashboard ----------------------------------------------------------------------------
+
+def monthly_growth(organization, *, months=12):
+    """Candidates added per month over the last `months` months (cached: it reads the whole tenant)."""
+    from django.core.cache import cache
+    from django.db.models.functions import TruncMonth
+
+    def compute():
+        tz = organization.time_zone
+        now = timezone.now().astimezone(tz)
+        first_of_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        index = first_of_month.year * 12 + first_of_month.month - 1 - (months - 1)
+        start = first_of_month.replace(year=index // 12, month=index % 12 + 1)
+        rows = (Candidate.objects.filter(created_at__gte=start)
+                .annotate(month=TruncMonth("created_at", tzinfo=tz)).values("month").annotate(n=Count("id")))
+        counts = {row["month"].strftime("%Y-%m"): row["n"] for row in rows}
+        series, cursor = [], start
+        for _ in range(months):
+            key = cursor.strftime("%Y-%m")
+            series.append({"month": cursor.strftime("%b %Y"), "short": cursor.strftime("%b"), "count": counts.get(key, 0)})
+            cursor = (cursor + timedelta(days=32)).replace(day=1)
+        return series
+
+    return cache.get_or_set(f"dashboard:growth:{organization.pk}", compute, 600)
+
+
+def dashboard_numbers(organization, membership):
+    from .pagination import capped_count
+
+    waiting = waiting_for_an_answer(organization, limit=1000)
+    silver, silver_capped = capped_count(Candidate.objects.filter(silver_medalist=True))
+    return {
+        "open_jobs": jobs_visible_to(membership).filter(status="open").count(),
+        "quiet": len(waiting["quiet"]),
+        "owed_notice": len(waiting["closed"]),
+        "silver": f"{silver:,}+" if silver_capped else f"{silver:,}",
+    }

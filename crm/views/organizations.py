@@ -68,7 +68,17 @@ def organization_new(request):
 @require_GET
 @role_required(EVERYONE)
 def dashboard(request, org_slug):
-    return render(request, "crm/dashboard.html", {})
+    context = {"numbers": selectors.dashboard_numbers(request.organization, request.membership)}
+    if request.membership.can_recruit:
+        series = selectors.monthly_growth(request.organization)
+        top = max([point["count"] for point in series] + [1])
+        for index, point in enumerate(series):
+            point["height"] = round(140 * point["count"] / top)
+            point["x"] = 10 + index * 50
+            point["y"] = 160 - point["height"]
+        context["growth"] = series
+        context["growth_total"] = sum(point["count"] for point in series)
+    return render(request, "crm/dashboard.html", context)
 
 
 @require_http_methods(["GET", "POST"])

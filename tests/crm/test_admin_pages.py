@@ -144,3 +144,19 @@ def test_admins_keep_their_rejection_reasons(tenant_a):
         from crm.forms import RejectForm
 
         assert reason not in RejectForm().fields["reason"].queryset
+
+
+def test_the_dashboard_charts_the_talent_base_growth(tenant_a):
+    from django.core.cache import cache
+
+    from ..factories import CandidateFactory
+
+    with organization_scope(tenant_a.organization):
+        for _ in range(3):
+            CandidateFactory(organization=tenant_a.organization)
+    cache.clear()
+    page = tenant_a.recruiter_client.get(f"/o/{tenant_a.slug}/").content.decode()
+    assert "3 candidates added in the last 12 months" in page
+    assert page.count('class="bar"') == 12
+    hm_page = tenant_a.hiring_manager_client.get(f"/o/{tenant_a.slug}/").content.decode()
+    assert 'class="bar"' not in hm_page
