@@ -71,8 +71,13 @@ def organization_request_deletion(*, organization, actor):
     return organization
 
 
+def invitation_link(token):
+    """The link in the invitation email (built on SITE_URL: emails have no request)."""
+    return settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
+
+
 def _send_invitation_email(invitation, token, organization):
-    link = settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
+    link = invitation_link(token)
     context = {"organization": organization, "invitation": invitation, "link": link}
     send_mail(
         subject=f"You are invited to join {organization.name} on Silverpool",

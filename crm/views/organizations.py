@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import selectors, services
@@ -118,7 +117,7 @@ def members(request, org_slug):
         except ServiceError as error:
             form.add_error(error.field, error.message)
         else:
-            link = request.build_absolute_uri(reverse("invitation_accept", kwargs={"token": token}))
+            link = services.invitation_link(token)
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return render(request, "crm/settings/invitation_sent.html",
                           {"invitation": invitation, "link": link, "tab": "members"})
