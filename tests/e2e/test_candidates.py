@@ -6,7 +6,7 @@ from .conftest import login
 
 def test_a_recruiter_adds_finds_and_flags_a_candidate(new_page, tenant_a):
     with tenant_a.scope():
-        for i in range(30):
+        for _ in range(30):
             CandidateFactory(organization=tenant_a.organization, headline="Accountant", seniority="mid",
                              skills=["excel"], location="Paris")
     page = new_page()
