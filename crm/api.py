@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
-from .filters import SORTS, CandidateFilter
+from .filters import SORTS, CandidateFilter, default_sort
 from .pagination import InvalidCursor
 from .serializers import CandidateListSerializer, CandidateSerializer, WhoAmISerializer
 from .services import DuplicateCandidate, ServiceError
@@ -65,7 +65,7 @@ class CandidateListView(APIView):
         filterset = CandidateFilter(request.query_params, queryset=selectors.candidates())
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
-        ordering = request.query_params.get("ordering", selectors.DEFAULT_SORT)
+        ordering = request.query_params.get("ordering") or default_sort(request.query_params)
         if ordering not in SORTS:
             raise ValidationError({"ordering": [f"Choose one of {', '.join(SORTS)}."]})
         try:

@@ -3,6 +3,7 @@
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 
 from .models import Candidate, Seniority, Source
 
@@ -18,6 +19,13 @@ SORTS = {
 }
 
 
+def default_sort(params):
+    """With an activity filter, the list reads best (and fastest) in order of last activity."""
+    if params.get("active_before") or params.get("active_after"):
+        return "-last_activity_at"
+    return "-created_at"
+
+
 class CandidateFilterForm(forms.Form):
     def clean_q(self):
         value = " ".join(self.cleaned_data.get("q", "").split())
@@ -31,18 +39,20 @@ class CandidateFilterForm(forms.Form):
 class CandidateFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search",
                                   help_text="Name, email, title or skill")
-    seniority = django_filters.MultipleChoiceFilter(choices=Seniority.choices)
-    source = django_filters.MultipleChoiceFilter(choices=Source.choices)
+    # distinct=False: one table, no joins, and DISTINCT would stop PostgreSQL from reading the
+    # rows in index order.
+    seniority = django_filters.MultipleChoiceFilter(choices=Seniority.choices, distinct=False)
+    source = django_filters.MultipleChoiceFilter(choices=Source.choices, distinct=False)
     location = django_filters.CharFilter(method="filter_location", label="Location starts with", max_length=150)
     skill = django_filters.CharFilter(method="filter_skill", label="Skill", max_length=50)
     do_not_contact = django_filters.BooleanFilter(widget=forms.Select(choices=[("", "Any"), ("true", "Yes"),
                                                                               ("false", "No")]))
     silver_medalist = django_filters.BooleanFilter(widget=forms.Select(choices=[("", "Any"), ("true", "Yes"),
                                                                                ("false", "No")]))
-    active_after = django_filters.DateFilter(field_name="last_activity_at", lookup_expr="date__gte",
-                                             label="Active since", widget=forms.DateInput(attrs={"type": "date"}))
-    active_before = django_filters.DateFilter(field_name="last_activity_at", lookup_expr="date__lt",
-                                              label="Inactive since", widget=forms.DateInput(attrs={"type": "date"}))
+    active_after = django_filters.DateFilter(method="filter_active_after", label="Active since",
+                                             widget=forms.DateInput(attrs={"type": "date"}))
+    active_before = django_filters.DateFilter(method="filter_active_before", label="Inactive since",
+                                              widget=forms.DateInput(attrs={"type": "date"}))
     external_id = django_filters.CharFilter(max_length=100)
     email = django_filters.CharFilter(method="filter_email", max_length=254)
 
@@ -59,6 +69,26 @@ class CandidateFilter(django_filters.FilterSet):
         for word in words[:5]:
             condition &= Q(search_text__contains=word)
         return queryset.filter(condition)
+
+    @staticmethod
+    def _start_of(day):
+        """Midnight of `day` in the organization's time zone, so that the index on the column serves."""
+        from datetime import datetime, time
+
+        from .tenancy import current_organization
+
+        organization = current_organization()
+        tz = organization.time_zone if organization is not None else timezone.get_current_timezone()
+        return datetime.combine(day, time.min, tzinfo=tz)
+
+    def filter_active_after(self, queryset, name, value):
+        return queryset.filter(last_activity_at__gte=self._start_of(value))
+
+    def filter_active_before(self, queryset, name, value):
+        bound = self._start_of(value)
+        # Nobody is active before being added (a constraint of the table), so the redundant
+        # bound on created_at lets the "newest first" index start where matches begin.
+        return queryset.filter(last_activity_at__lt=bound, created_at__lt=bound)
 
     def filter_location(self, queryset, name, value):
         value = value.strip().lower()

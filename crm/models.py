@@ -324,12 +324,21 @@ class Candidate(TenantModel):
                 fields=["organization", "external_id"], condition=~models.Q(external_id=""),
                 name="candidate_external_id_unique_per_org",
             ),
+            models.CheckConstraint(condition=models.Q(last_activity_at__gte=F("created_at")),
+                                   name="candidate_active_after_added"),
         ]
         indexes = [
             models.Index(fields=["organization", "-created_at", "-id"], name="candidate_org_created"),
             models.Index(fields=["organization", "last_activity_at", "id"], name="candidate_org_activity"),
             models.Index(fields=["organization", "last_name", "first_name", "id"], name="candidate_org_name"),
             models.Index(fields=["organization", "updated_at", "id"], name="candidate_org_updated"),
+            # Filters with few distinct values: their capped count and first page read one index.
+            models.Index(fields=["organization", "seniority", "-created_at", "-id"], name="candidate_org_seniority"),
+            models.Index(fields=["organization", "source", "-created_at", "-id"], name="candidate_org_source"),
+            models.Index(fields=["organization", "-created_at", "-id"], condition=models.Q(do_not_contact=True),
+                         name="candidate_org_dnc"),
+            models.Index(fields=["organization", "-created_at", "-id"], condition=models.Q(silver_medalist=True),
+                         name="candidate_org_silver"),
             # btree_gin lets one GIN index carry the tenant with the trigrams / the tag ids.
             GinIndex(F("organization"), OpClass(F("search_text"), name="gin_trgm_ops"), name="candidate_search_trgm"),
             GinIndex(F("organization"), F("tag_ids"), name="candidate_org_tags"),
@@ -347,6 +356,8 @@ class Candidate(TenantModel):
 
     def save(self, *args, **kwargs):
         self.email = self.email.strip()
+        if self.last_activity_at < self.created_at:
+            self.last_activity_at = self.created_at
         self.search_text = candidate_search_text(
             self.first_name, self.last_name, self.email, self.headline, self.skills
         )

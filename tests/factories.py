@@ -2,6 +2,7 @@
 object appears by accident."""
 
 import factory
+from django.utils import timezone
 from allauth.account.models import EmailAddress
 
 from crm.models import Membership, Organization, Role, User
@@ -59,6 +60,9 @@ class CandidateFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"candidate{n}@example.test")
     headline = "Software engineer"
     skills = factory.LazyFunction(lambda: ["python"])
+    last_activity_at = factory.LazyFunction(timezone.now)
+    # Nobody is active before being added.
+    created_at = factory.LazyAttribute(lambda candidate: candidate.last_activity_at)
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):

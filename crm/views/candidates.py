@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import selectors, services
-from ..filters import SORTS, CandidateFilter
+from ..filters import SORTS, CandidateFilter, default_sort
 from ..forms import ActivityNoteForm, AddToJobForm, CandidateForm, DoNotContactForm
 from ..pagination import InvalidCursor
 from ..panels import candidate_panels
@@ -36,7 +36,7 @@ def candidate_list(request, org_slug):
     if filterset.is_valid():
         try:
             listing = selectors.candidate_listing(
-                filterset.qs, sort=request.GET.get("sort", selectors.DEFAULT_SORT),
+                filterset.qs, sort=request.GET.get("sort") or default_sort(request.GET),
                 cursor=request.GET.get("cursor") or None, size=_page_size(request),
             )
         except InvalidCursor as error:

@@ -8,6 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_manage(*args, **env):
     environ = {**os.environ, **env}
+    environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests, refused in deployment
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environ,
                           capture_output=True, text=True, timeout=120)
 
