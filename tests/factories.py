@@ -2,8 +2,8 @@
 object appears by accident."""
 
 import factory
-from django.utils import timezone
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from crm.models import Membership, Organization, Role, User
 
