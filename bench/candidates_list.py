@@ -88,8 +88,8 @@ def main(argv=None):
                            "ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1", [org, total // 2])
             deep_created, deep_id = cursor.fetchone()
             cursor.execute("SELECT lower(last_name) FROM crm_candidate WHERE organization_id = %s AND "
-                           "length(last_name) > 6 GROUP BY lower(last_name) HAVING count(*) BETWEEN 20 AND 60 "
-                           "ORDER BY 1 LIMIT 1", [org])
+                           "length(last_name) > 6 GROUP BY lower(last_name) "
+                           "ORDER BY count(*), 1 LIMIT 1", [org])
             rare_surname = cursor.fetchone()[0]
         common_city, rare_city = locations[0].split(",")[0].lower(), locations[-1].split(",")[0].lower()
         two_years_ago = (timezone.now() - timedelta(days=730)).date()
