@@ -160,6 +160,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "outbox-tick": {"task": "outreach.tasks.outbox_tick", "schedule": 10.0},
+    "purge-message-bodies": {"task": "outreach.tasks.purge_message_bodies", "schedule": 24 * 3600.0},
+}
 
 # --- Accounts (django-allauth) ---------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -227,6 +231,12 @@ else:
     EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 ANYMAIL["WEBHOOK_SECRET"] = env("ANYMAIL_WEBHOOK_SECRET", "")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Silverpool <no-reply@silverpool.localhost>")
+# The outbox sends through the provider; in development through anymail's test backend (every
+# message stays viewable on the outbox page).
+OUTBOX_EMAIL_BACKEND = env("OUTBOX_EMAIL_BACKEND", EMAIL_BACKEND if (EMAIL_PROVIDER or EMAIL_URL)
+                           else "anymail.backends.test.EmailBackend")
+OUTBOX_SEND_CONCURRENCY = int(env("OUTBOX_SEND_CONCURRENCY", "16"))  # provider calls in flight per worker
+OUTBOX_SENDING_TIMEOUT = int(env("OUTBOX_SENDING_TIMEOUT", "300"))  # seconds before a stuck send is looked at
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- REST API --------------------------------------------------------------------------

@@ -231,8 +231,16 @@ class RejectView(_DecisionView):
         return super().post(request, application_id)
 
     def decide(self, application, data, actor):
+        from .notices import notice_template_error
+
+        error = notice_template_error(data["template"], application)
+        if error:
+            raise ValidationError({"template": [error]})
+        plan = {"scheduled": "morning", "now": "now", "none": "none"}[data["send_email"]]
         return services.application_reject(application=application, reason=_reason(data["reason"]),
-                                           note=data["note"], actor=actor, expected_version=data.get("version"))
+                                           note=data["note"], actor=actor, expected_version=data.get("version"),
+                                           notice_plan=plan, notice_skip_reason=data["skip_reason"],
+                                           notice_template_id=data["template"])
 
 
 class DeclineOfferView(_DecisionView):

@@ -31,3 +31,10 @@ urlpatterns += [
          name="application_feedback"),
     path("rejection-reasons/", pipeline.RejectionReasonListView.as_view(), name="rejection_reason_list"),
 ]
+
+from outreach import api as outreach_api  # noqa: E402
+
+urlpatterns += [
+    path("messages/", outreach_api.MessageListView.as_view(), name="message_list"),
+    path("templates/", outreach_api.TemplateListView.as_view(), name="template_list"),
+]

@@ -7,6 +7,7 @@ Receivers get `organization_id` and ids, never model instances.
 from django.db import transaction
 from django.dispatch import Signal
 
+organization_created = Signal()  # organization (sent inside the creating transaction)
 candidate_created = Signal()  # organization_id, candidate_id
 candidate_updated = Signal()  # organization_id, candidate_id, fields
 application_rejected = Signal()  # organization_id, application_id

@@ -59,7 +59,8 @@ class OrganizationSettingsForm(forms.ModelForm):
         fields = [
             "name", "time_zone", "working_days", "default_language", "sender_name", "sender_email",
             "reply_to_email", "postal_address", "privacy_notice_url", "retention_months",
-            "stale_after_working_days", "brand_colour", "require_admin_mfa",
+            "stale_after_working_days", "notice_limit_working_days", "message_retention_days", "open_tracking",
+            "brand_colour", "require_admin_mfa",
         ]
         widgets = {
             "postal_address": forms.Textarea(attrs={"rows": 3}),
@@ -236,9 +237,25 @@ class MoveForm(VersionedForm):
 
 
 class RejectForm(VersionedForm):
+    from .models import NoticePlan
+
     reason = forms.ModelChoiceField(queryset=None, empty_label="Choose a reason")
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
                            label="Note for the team (not sent)")
+    send_email = forms.ChoiceField(
+        choices=[(NoticePlan.MORNING, "Next working morning"), (NoticePlan.NOW, "Now"),
+                 (NoticePlan.NONE, "Do not send")],
+        initial=NoticePlan.MORNING, label="Rejection email", widget=forms.RadioSelect, required=False,
+        help_text="After an interview, the email waits for a recruiter to review the feedback it carries.",
+    )
+    skip_reason = forms.CharField(required=False, max_length=300, label="Why no email?")
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["send_email"] = cleaned.get("send_email") or "morning"
+        if cleaned.get("send_email") == "none" and not cleaned.get("skip_reason", "").strip():
+            self.add_error("skip_reason", "Say why the candidate gets no email.")
+        return cleaned
 
     def __init__(self, *args, **kwargs):
         from .models import RejectionReason

@@ -91,6 +91,14 @@ class Organization(models.Model):
         default=24, validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
     brand_colour = models.CharField(max_length=7, default="#4f46e5", validators=[colour_validator])
+    open_tracking = models.BooleanField(
+        default=False, help_text="Record email opens (mail clients open messages by themselves: opens are unreliable).")
+    notice_limit_working_days = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="A rejection without a sent notice after this many working days is flagged.")
+    message_retention_days = models.PositiveSmallIntegerField(
+        default=90, validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Sent email bodies are kept this long; then only their metadata.")
     stale_after_working_days = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(1), MaxValueValidator(60)],
         help_text="Open applications without movement for this many working days show as waiting.",
@@ -532,6 +540,12 @@ class OfferDeclinedReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class NoticePlan(models.TextChoices):
+    NOW = "now", "Send now"
+    MORNING = "morning", "Next working morning"
+    NONE = "none", "Do not send"
+
+
 class Application(TenantModel):
     candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="applications")
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="applications")
@@ -550,6 +564,11 @@ class Application(TenantModel):
     offer_declined_reason = models.CharField(max_length=20, choices=OfferDeclinedReason.choices, blank=True)
     offer_declined_note = models.TextField(blank=True, max_length=2000)
     external_id = models.CharField("external id", max_length=100, blank=True)
+    # How the candidate hears of a rejection: chosen with it, carried out by the email engine.
+    notice_plan = models.CharField(max_length=10, choices=NoticePlan.choices, blank=True)
+    notice_skip_reason = models.CharField(max_length=300, blank=True)
+    # A template chosen for the notice (an id of the email engine's templates; empty: the default).
+    notice_template_id = models.PositiveIntegerField(null=True, blank=True)
     applied_at = models.DateTimeField(default=timezone.now)
     moved_at = models.DateTimeField(default=timezone.now)
     # Bumped on every move: a form carrying an older version is stale.

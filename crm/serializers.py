@@ -106,6 +106,19 @@ class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=100, help_text="A rejection reason's id or label.")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     version = serializers.IntegerField(required=False)
+    send_email = serializers.ChoiceField(
+        choices=[("scheduled", "the next working morning"), ("now", "now"), ("none", "no email")],
+        default="scheduled", help_text="When the rejection email goes (after an interview it waits for review).")
+    skip_reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="",
+                                        help_text="Required with send_email=none.")
+    template = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                        help_text="An email template's id (GET /api/v1/templates/); default: "
+                                                  "the organization's template for the stage reached.")
+
+    def validate(self, attrs):
+        if attrs["send_email"] == "none" and not attrs["skip_reason"].strip():
+            raise serializers.ValidationError({"skip_reason": ["Say why the candidate gets no email."]})
+        return attrs
 
 
 class DeclineOfferSerializer(serializers.Serializer):

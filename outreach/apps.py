@@ -3,3 +3,29 @@ from django.apps import AppConfig
 
 class OutreachConfig(AppConfig):
     name = "outreach"
+    verbose_name = "Email engine"
+
+    def ready(self):
+        from anymail.signals import tracking
+
+        from crm.events import application_rejected, offer_declined, organization_created, rejection_undone
+        from crm.panels import register_candidate_panel
+
+        from . import receivers, views
+
+        application_rejected.connect(receivers.on_decision, dispatch_uid="outreach.rejected")
+        offer_declined.connect(receivers.on_decision, dispatch_uid="outreach.offer_declined")
+        rejection_undone.connect(receivers.on_rejection_undone, dispatch_uid="outreach.undone")
+        organization_created.connect(receivers.on_organization_created, dispatch_uid="outreach.templates")
+        tracking.connect(receivers.on_tracking_event, dispatch_uid="outreach.tracking")
+        register_candidate_panel("messages", order=30, render=views.messages_panel)
+        from crm.notices import register_notice_status_provider
+
+        from .selectors import notice_statuses
+
+        register_notice_status_provider(notice_statuses)
+        from crm.notices import register_notice_template_validator
+
+        from .selectors import notice_template_error
+
+        register_notice_template_validator(notice_template_error)

@@ -1,1 +1,153 @@
-"""Models arrive with this app's capability; the app is registered so its place in the layout is fixed."""
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from crm.tenancy import TenantModel
+
+
+class TemplateKind(models.TextChoices):
+    REJECTION_EARLY = "rejection_early", "Rejection before interview"
+    REJECTION_AFTER_INTERVIEW = "rejection_after_interview", "Rejection after interview"
+    OFFER_DECLINED = "offer_declined", "Offer declined"
+    CONSENT_CONFIRMATION = "consent_confirmation", "Consent confirmation"
+    CONSENT_RENEWAL = "consent_renewal", "Consent renewal"
+    DATA_EXPORT_READY = "data_export_ready", "Data export ready"
+    RE_ENGAGEMENT = "re_engagement", "Re-engagement"
+    JOB_OFFERS_DIGEST = "job_offers_digest", "Job offers digest"
+    EVENT_INVITATION = "event_invitation", "Event invitation"
+    COMPANY_NEWS = "company_news", "Company news"
+    GENERIC = "generic", "Generic"
+
+
+TRANSACTIONAL_KINDS = {
+    TemplateKind.REJECTION_EARLY, TemplateKind.REJECTION_AFTER_INTERVIEW, TemplateKind.OFFER_DECLINED,
+    TemplateKind.CONSENT_CONFIRMATION, TemplateKind.CONSENT_RENEWAL, TemplateKind.DATA_EXPORT_READY,
+}
+
+
+class Purpose(models.TextChoices):
+    TRANSACTIONAL = "transactional", "Transactional"
+    MARKETING = "marketing", "Marketing"
+
+
+def purpose_of(kind):
+    return Purpose.TRANSACTIONAL if kind in TRANSACTIONAL_KINDS else Purpose.MARKETING
+
+
+class EmailTemplate(TenantModel):
+    """A recruiter-written email in the restricted template language (see outreach.rendering)."""
+
+    kind = models.CharField(max_length=40, choices=TemplateKind.choices)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    name = models.CharField(max_length=120)
+    subject = models.CharField(max_length=300)
+    html_body = models.TextField(max_length=100_000)
+    text_body = models.TextField(blank=True, max_length=100_000,
+                                 help_text="Left empty, it is made from the HTML.")
+    active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "language", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind", "language", "name"], name="template_unique_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_language_display()})"
+
+    @property
+    def purpose(self):
+        return purpose_of(self.kind)
+
+
+class MessageStatus(models.TextChoices):
+    REVIEW = "review", "Waiting for review"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    OPENED = "opened", "Opened"
+    CLICKED = "clicked", "Clicked"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    SUPPRESSED = "suppressed", "Not sent"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+
+
+# Statuses a provider event may move a sent message to, in the order they can happen.
+DELIVERY_PROGRESS = [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.OPENED, MessageStatus.CLICKED]
+FINAL_FAILURES = [MessageStatus.BOUNCED, MessageStatus.COMPLAINED]
+NOT_YET_SENT = [MessageStatus.REVIEW, MessageStatus.QUEUED, MessageStatus.SENDING]
+
+
+class Message(TenantModel):
+    """One email in the outbox. Bodies are rendered when it is sent, and kept for a while."""
+
+    unique_key = models.CharField(max_length=200, help_text="purpose:candidate:application or campaign run")
+    candidate = models.ForeignKey("crm.Candidate", null=True, on_delete=models.SET_NULL, related_name="messages")
+    application = models.ForeignKey("crm.Application", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="messages")
+    kind = models.CharField(max_length=40, choices=TemplateKind.choices)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    template = models.ForeignKey(EmailTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    template_version = models.PositiveIntegerField(null=True, blank=True)
+    language = models.CharField(max_length=8, default="en")
+    to_email = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=300, blank=True)
+    html = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    # What the template needs beyond the candidate (reviewed feedback wording, stage, ...).
+    context = models.JSONField(default=dict, blank=True)
+    send_after = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    status_reason = models.CharField(max_length=300, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    provider_call_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "unique_key"], name="message_unique_key"),
+        ]
+        indexes = [
+            models.Index(fields=["send_after"], condition=models.Q(status="queued"), name="message_due"),
+            models.Index(fields=["claimed_at"], condition=models.Q(status="sending"), name="message_sending"),
+            models.Index(fields=["provider_message_id"], name="message_provider_id"),
+            models.Index(fields=["organization", "candidate", "-created_at"], name="message_candidate"),
+            models.Index(fields=["organization", "status", "-created_at"], name="message_org_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.to_email}"
+
+
+class MessageEvent(TenantModel):
+    """What the provider told us about a message (delivered, bounced, clicked...)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=200)
+    occurred_at = models.DateTimeField()
+    description = models.CharField(max_length=500, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "event_id"], name="message_event_unique")]

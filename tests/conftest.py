@@ -9,6 +9,7 @@ from config.celery import app as celery_app
 from crm.models import ApiScope, Organization, Role, User
 from crm.services import api_key_create, rejection_reasons_create_defaults
 from crm.tenancy import organization_scope
+from outreach.defaults import create_default_templates
 
 from .factories import MembershipFactory, OrganizationFactory, UserFactory
 
@@ -66,6 +67,7 @@ def _api_client(organization, admin, scope):
 def make_tenant(name, slug):
     organization = OrganizationFactory(name=name, slug=slug)
     rejection_reasons_create_defaults(organization)
+    create_default_templates(organization)
     members = {role: MembershipFactory(organization=organization, role=role).user for role in Role.values}
     return Tenant(
         organization=organization,

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..audit import audit
+from ..events import organization_created
 from ..models import (
     ApiKey,
     Invitation,
@@ -38,6 +39,7 @@ def organization_create(*, name, slug, admin, actor=None, **settings_fields):
         from .pipeline import rejection_reasons_create_defaults
 
         rejection_reasons_create_defaults(organization)
+        organization_created.send(sender=None, organization=organization)
         audit("organization.created", actor=actor or admin, obj=organization)
     return organization
 

@@ -18,6 +18,7 @@ from ..models import (
     Job,
     JobAssignment,
     JobStatus,
+    NoticePlan,
     OfferDeclinedReason,
     RejectionReason,
     Stage,
@@ -207,8 +208,18 @@ def _earn_silver_medal(application, why):
 
 
 @transaction.atomic
-def application_reject(*, application, reason, note="", actor, expected_version=None):
-    """Reject with a reason from the organization's list; the same rejection repeated is a no-op."""
+def application_reject(*, application, reason, note="", actor, expected_version=None, notice_plan=NoticePlan.MORNING,
+                       notice_skip_reason="", notice_template_id=None):
+    """Reject with a reason from the organization's list; the same rejection repeated is a no-op.
+
+    `notice_plan` says when the candidate hears of it: now, the next working morning (the
+    default) or not at all (then `notice_skip_reason` is required).
+    """
+    if notice_plan not in NoticePlan.values:
+        raise ServiceError("Choose when to send the rejection email.", field="send_email")
+    notice_skip_reason = " ".join((notice_skip_reason or "").split())
+    if notice_plan == NoticePlan.NONE and not notice_skip_reason:
+        raise ServiceError("Say why the candidate gets no email.", field="notice_skip_reason")
     if not isinstance(reason, RejectionReason):
         reason = RejectionReason.objects.filter(pk=reason, active=True).first()
         if reason is None:
@@ -226,7 +237,11 @@ def application_reject(*, application, reason, note="", actor, expected_version=
     fields = _decide(application, actor, Stage.REJECTED)
     application.rejection_reason = reason
     application.rejection_note = note
-    _save_move(application, Stage.REJECTED, [*fields, "rejection_reason", "rejection_note"])
+    application.notice_plan = notice_plan
+    application.notice_skip_reason = notice_skip_reason if notice_plan == NoticePlan.NONE else ""
+    application.notice_template_id = notice_template_id
+    _save_move(application, Stage.REJECTED, [*fields, "rejection_reason", "rejection_note", "notice_plan",
+                                             "notice_skip_reason", "notice_template_id"])
     _record_move(application, from_stage, Stage.REJECTED, actor, note=reason.label)
     activity_record(candidate=application.candidate, kind=ActivityKind.STAGE_CHANGE, actor=actor,
                     summary=f"{application.job.title}: rejected at {Stage(from_stage).label.lower()} ({reason.label})",
@@ -239,7 +254,8 @@ def application_reject(*, application, reason, note="", actor, expected_version=
 
 
 @transaction.atomic
-def application_decline_offer(*, application, reason, note="", actor, expected_version=None):
+def application_decline_offer(*, application, reason, note="", actor, expected_version=None,
+                              notice_plan=NoticePlan.MORNING):
     """The candidate declined the offer: a silver medalist, with their reason."""
     if reason not in OfferDeclinedReason.values:
         raise ServiceError("Choose why the offer was declined.", field="reason")
@@ -254,7 +270,9 @@ def application_decline_offer(*, application, reason, note="", actor, expected_v
     fields = _decide(application, actor, Stage.OFFER_DECLINED)
     application.offer_declined_reason = reason
     application.offer_declined_note = note
-    _save_move(application, Stage.OFFER_DECLINED, [*fields, "offer_declined_reason", "offer_declined_note"])
+    application.notice_plan = notice_plan
+    _save_move(application, Stage.OFFER_DECLINED, [*fields, "offer_declined_reason", "offer_declined_note",
+                                                   "notice_plan"])
     _record_move(application, Stage.OFFER, Stage.OFFER_DECLINED, actor, note=OfferDeclinedReason(reason).label)
     activity_record(candidate=application.candidate, kind=ActivityKind.REPLY, actor=actor,
                     summary=f"{application.job.title}: declined the offer ({OfferDeclinedReason(reason).label})",

@@ -200,7 +200,8 @@ def application_move(request, org_slug, application_id):
 def application_reject(request, org_slug, application_id):
     def act(application, data):
         return services.application_reject(application=application, reason=data["reason"], note=data["note"],
-                                           actor=request.user, expected_version=data["version"])
+                                           actor=request.user, expected_version=data["version"],
+                                           notice_plan=data["send_email"], notice_skip_reason=data["skip_reason"])
 
     def success(application):
         message = f"{application.candidate.full_name} is rejected ({application.rejection_reason.label})."
@@ -244,8 +245,17 @@ def application_undo(request, org_slug, application_id):
         return services.application_undo_rejection(application=application, actor=request.user,
                                                    expected_version=data["version"])
 
-    return _decision(request, org_slug, application_id, VersionedForm, "undo_form", act,
-                     lambda a: f"Rejection undone: back to {a.get_stage_display().lower()}.")
+    def success(application):
+        from ..notices import notice_statuses
+
+        status = notice_statuses([application.pk]).get(application.pk)
+        message = f"Rejection undone: back to {application.get_stage_display().lower()}."
+        if status and status[0] not in ("cancelled", "review", "queued"):
+            message += (f" Careful: the rejection email had already gone ({status[1].lower()}); "
+                        "tell the candidate yourself.")
+        return message
+
+    return _decision(request, org_slug, application_id, VersionedForm, "undo_form", act, success)
 
 
 @require_POST
@@ -340,7 +350,17 @@ def my_applications(request, org_slug):
 @require_GET
 @role_required(RECRUITING)
 def waiting(request, org_slug):
-    return render(request, "crm/applications/waiting.html",
-                  {"waiting": selectors.waiting_for_an_answer(request.organization)})
+    from ..notices import notice_statuses
+
+    waiting = selectors.waiting_for_an_answer(request.organization)
+    statuses = notice_statuses([a.pk for a in waiting["closed"]])
+    overdue_before = selectors.working_days_ago(request.organization,
+                                                request.organization.notice_limit_working_days)
+    for application in waiting["closed"]:
+        application.notice = statuses.get(application.pk)
+        sent = application.notice and application.notice[0] in ("sent", "delivered", "opened", "clicked")
+        application.notice_overdue = not sent and application.notice_plan != "none" and \
+            application.decided_at < overdue_before
+    return render(request, "crm/applications/waiting.html", {"waiting": waiting})
 
 

@@ -40,6 +40,7 @@ def test_settings_are_saved_and_audited(tenant_a):
         "default_language": "de", "sender_name": "Acme Talent", "sender_email": "talent@acme.test",
         "reply_to_email": "", "postal_address": "Street 1, Berlin", "privacy_notice_url": "",
         "retention_months": 18, "stale_after_working_days": 3, "brand_colour": "#112233",
+        "notice_limit_working_days": 5, "message_retention_days": 90,
     })
     assert response.status_code == 302
     organization = Organization.objects.get(pk=tenant_a.organization.pk)

@@ -42,6 +42,8 @@ NOT_TENANT_PREFIXES = {
     "accounts/": NotTenant("django-allauth: the signed-in person's own account, no organization data"),
     "api/schema/": NotTenant("the OpenAPI document, the same for everyone"),
     "api/docs/": NotTenant("the API documentation page and its script, the same for everyone"),
+    "webhooks/anymail/": NotTenant("provider webhooks: protected by ANYMAIL_WEBHOOK_SECRET and the provider's "
+                                   "signature; an event finds its message by the provider's id, never by our ids"),
 }
 
 ROUTES = {
@@ -104,8 +106,26 @@ ROUTES = {
                                   body=lambda b: {"job": b["job"]}),
     "candidate_silver_medalist": Route(methods=("POST",), ids={"candidate_id": "candidate"},
                                        body=lambda b: {"silver_medalist": "on"}),
+    "outreach:outbox": Route(),
+    "outreach:review_queue": Route(),
+    "outreach:message_detail": Route(ids={"message_id": "message"}),
+    "outreach:message_resolve": Route(methods=("POST",), ids={"message_id": "message"},
+                                      body=lambda b: {"action": "resend"}),
+    "outreach:review_approve": Route(methods=("POST",), ids={"message_id": "message"},
+                                     body=lambda b: {"strengths": "Hijacked"}),
+    "outreach:template_list": Route(),
+    "outreach:template_new": Route(methods=("GET", "POST"), body=lambda b: {
+        "name": "x", "kind": "generic", "language": "en", "subject": "s", "html_body": "<p>x</p>"}),
+    "outreach:template_edit": Route(methods=("GET", "POST"), ids={"template_id": "template"}, body=lambda b: {
+        "name": "Hijacked", "kind": "generic", "language": "en", "subject": "s", "html_body": "<p>x</p>"}),
+    "outreach:template_send_test": Route(methods=("POST",), ids={"template_id": "template"}),
+    "outreach:template_preview": Route(methods=("POST",), body=lambda b: {"subject": "s", "html_body": "x",
+                                                                           "preview_candidate": b["candidate"]}),
+    "outreach:template_preview_frame": Route(ids={"key": "preview_key"}),
     # --- API ---
     "api:me": Route(api=True),
+    "api:message_list": Route(api=True, query=lambda b: {"candidate": b["candidate"]}),
+    "api:template_list": Route(api=True),
     "api:candidate_list": Route(api=True, methods=("GET", "POST"),
                                 query=lambda b: {"email": b["candidate_email"], "external_id": b["candidate_external_id"]},
                                 body=lambda b: {"first_name": "Dup", "email": b["candidate_email"]}),

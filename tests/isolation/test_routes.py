@@ -1,6 +1,7 @@
 """Tenant isolation: every route, called by organization A with organization B's ids."""
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -25,6 +26,8 @@ from crm.services import (
     job_save,
 )
 from crm.tenancy import organization_scope
+from outreach.models import EmailTemplate, Message
+from outreach.services import send_test
 
 from .routes import MISSING_ID, NOT_TENANT_PREFIXES, ROUTES, NotTenant, Route
 
@@ -81,6 +84,10 @@ def other_tenant_objects(tenant):
         feedback = feedback_note_create(application=application, author=tenant.hiring_manager,
                                         strengths="Theirs strengths", shareable=True)
         reason = RejectionReason.objects.first()
+        template = EmailTemplate.objects.filter(kind="generic").first()
+        message = send_test(template=template, actor=tenant.admin, candidate=candidate)
+        preview_key = "their-preview-key"
+        cache.set(f"preview:{tenant.organization.pk}:{preview_key}", "<p>Their secret preview</p>", 600)
     return {
         "slug": tenant.slug,
         "membership": membership.pk,
@@ -97,6 +104,9 @@ def other_tenant_objects(tenant):
         "rejection_reason": reason.pk,
         "hiring_manager_email": tenant.hiring_manager.email,
         "hiring_manager_id": tenant.hiring_manager.pk,
+        "template": template.pk,
+        "message": message.pk,
+        "preview_key": preview_key,
     }
 
 
@@ -108,6 +118,7 @@ def _assert_nothing_of_theirs(response, theirs):
         )
     assert b"Theirs Only" not in content and b'"Theirs"' not in content
     assert b"Their secret job" not in content and b"Theirs strengths" not in content
+    assert b"Their secret preview" not in content
 
 
 TENANT_ROUTES = sorted(name for name, spec in ROUTES.items() if isinstance(spec, Route))
@@ -134,6 +145,8 @@ def _snapshot(tenant):
             "jobs": sorted(Job.objects.values_list("id", "title", "status", "updated_at")),
             "applications": sorted(Application.objects.values_list("id", "stage", "version")),
             "feedback": sorted(FeedbackNote.objects.values_list("id", "strengths", "edited_at")),
+            "templates": sorted(EmailTemplate.objects.values_list("id", "name", "version")),
+            "messages": sorted(Message.objects.values_list("id", "status", "send_after")),
         }
 
 

@@ -1,0 +1,207 @@
+"""The restricted template language of recruiter emails, and rendering with sanitizing.
+
+Templates use Django's syntax with only the documented merge fields and a few safe tags and
+filters. `check_template()` walks the parsed nodes when a template is saved and refuses
+anything else with its line; rendered HTML goes through nh3 (tables, inline styles and links
+kept; scripts and event handlers gone); subjects lose their newlines.
+"""
+
+import re
+from dataclasses import dataclass
+
+import nh3
+from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
+from django.template.base import FilterExpression, Node, TextNode, VariableNode
+from django.template.defaulttags import CommentNode, ForNode, IfNode
+
+# name -> description; "for" loops may iterate over the list fields, whose items have fields too.
+MERGE_FIELDS = {
+    "candidate.first_name": "The candidate's first name",
+    "candidate.last_name": "The candidate's last name",
+    "candidate.full_name": "The candidate's full name",
+    "job.title": "The job's title",
+    "company.name": "Your organization's name",
+    "recruiter.name": "The recruiter who made the decision",
+    "recruiter.email": "The recruiter's address",
+    "stage_reached": "How far the candidate got, in words (e.g. “the final interview”)",
+    "rejection_reason": "The rejection reason in the candidate's words",
+    "feedback.strengths": "The hiring manager's reviewed feedback: strengths",
+    "feedback.improvements": "The hiring manager's reviewed feedback: areas to improve",
+    "links.stay_in_touch": "Personal link to join the talent pool (prefilled form)",
+    "links.preferences": "Personal link to the preference centre",
+    "links.unsubscribe": "Personal one-click unsubscribe link",
+    "matching_jobs": "Open jobs that match the candidate (a list: use a for loop)",
+    "event.name": "The event's name",
+    "event.date": "The event's date and time",
+    "event.place": "Where the event happens, or its link",
+    "event.rsvp_link": "Personal link to answer the invitation",
+}
+LIST_ITEM_FIELDS = {"matching_jobs": {"title", "location", "url"}}
+ALLOWED_FILTERS = {
+    "default", "default_if_none", "upper", "lower", "title", "capfirst", "date", "linebreaksbr", "truncatewords",
+    "length", "pluralize", "yesno", "first", "last", "join",
+}
+
+
+def _library():
+    library = Library()
+    library.tag("if", defaulttags.do_if)
+    library.tag("for", defaulttags.do_for)
+    library.tag("comment", defaulttags.comment)
+    for name in ALLOWED_FILTERS:
+        library.filter(name, getattr(defaultfilters, name if name != "date" else "date"))
+    return library
+
+
+_LIBRARY = _library()
+
+
+class RestrictedEngine(Engine):
+    """An engine whose only builtins are the tags and filters above (no load, include, extends...)."""
+
+    def __init__(self, *, autoescape):
+        super().__init__(debug=True, autoescape=autoescape, libraries={}, builtins=[])
+        self.template_builtins = [_LIBRARY]
+
+
+HTML_ENGINE = RestrictedEngine(autoescape=True)
+TEXT_ENGINE = RestrictedEngine(autoescape=False)
+
+
+class TemplateProblem(ValueError):
+    def __init__(self, message, line=None):
+        super().__init__(f"Line {line}: {message}" if line else message)
+        self.line = line
+
+
+def _line_of(node, source):
+    token = getattr(node, "token", None)
+    if token is not None and getattr(token, "position", None):
+        return source.count("\n", 0, token.position[0]) + 1
+    return None
+
+
+def _check_variable(expression: FilterExpression, loop_vars, node, source):
+    var = expression.var
+    name = getattr(var, "var", None)
+    if name is None:  # a literal
+        return
+    if not isinstance(name, str):
+        return
+    root = name.split(".")[0]
+    if root in loop_vars:
+        allowed = LIST_ITEM_FIELDS[loop_vars[root]]
+        field = name.split(".", 1)[1] if "." in name else None
+        if field is not None and field not in allowed:
+            raise TemplateProblem(f"“{name}”: items of {loop_vars[root]} have {', '.join(sorted(allowed))}.",
+                                  _line_of(node, source))
+    elif name not in MERGE_FIELDS:
+        raise TemplateProblem(f"Unknown merge field “{name}”. See the list of merge fields.", _line_of(node, source))
+    for func, _ in expression.filters:
+        if func.__name__ not in ALLOWED_FILTERS and getattr(func, "_filter_name", func.__name__) not in ALLOWED_FILTERS:
+            raise TemplateProblem(f"The filter “{func.__name__}” is not allowed.", _line_of(node, source))
+
+
+def _walk(nodelist, loop_vars, source):
+    for node in nodelist:
+        if isinstance(node, TextNode | CommentNode):
+            continue
+        if isinstance(node, VariableNode):
+            _check_variable(node.filter_expression, loop_vars, node, source)
+        elif isinstance(node, IfNode):
+            for condition, body in node.conditions_nodelists:
+                if condition is not None:
+                    _check_condition(condition, loop_vars, node, source)
+                _walk(body, loop_vars, source)
+        elif isinstance(node, ForNode):
+            sequence = node.sequence.var.var if hasattr(node.sequence.var, "var") else None
+            if sequence not in LIST_ITEM_FIELDS:
+                raise TemplateProblem("Only lists (matching_jobs) can be looped over.", _line_of(node, source))
+            if len(node.loopvars) != 1:
+                raise TemplateProblem("Loop with one name: {% for job in matching_jobs %}.", _line_of(node, source))
+            _walk(node.nodelist_loop, {**loop_vars, node.loopvars[0]: sequence}, source)
+            _walk(node.nodelist_empty, loop_vars, source)
+        elif isinstance(node, Node) and type(node).__name__ == "ForLoopNode":
+            continue
+        else:
+            raise TemplateProblem(f"“{type(node).__name__}” is not allowed here.", _line_of(node, source))
+
+
+def _check_condition(condition, loop_vars, node, source):
+    # An if condition is a tree of operators over FilterExpressions.
+    for attr in ("first", "second"):
+        child = getattr(condition, attr, None)
+        if child is not None:
+            _check_condition(child, loop_vars, node, source)
+    value = getattr(condition, "value", None)
+    if isinstance(value, FilterExpression):
+        _check_variable(value, loop_vars, node, source)
+
+
+def check_template(source, *, engine=HTML_ENGINE):
+    """Parse `source` and refuse tags, fields and filters outside the restricted language."""
+    try:
+        template = engine.from_string(source)
+    except TemplateSyntaxError as error:
+        debug = getattr(error, "template_debug", None)
+        line = debug["line"] if debug else None
+        message = str(error).split(". Did you forget")[0]
+        message = re.sub(r"Invalid block tag on line \d+: '([^']+)'", r"The tag “\1” is not allowed", message)
+        message = re.sub(r"Invalid filter: '([^']+)'", r"The filter “\1” is not allowed", message)
+        raise TemplateProblem(message, line) from error
+    _walk(template.nodelist, {}, source)
+    return template
+
+
+ALLOWED_TAGS = {
+    "a", "b", "strong", "i", "em", "u", "p", "br", "hr", "div", "span", "h1", "h2", "h3", "h4", "ul", "ol", "li",
+    "table", "thead", "tbody", "tfoot", "tr", "td", "th", "img", "blockquote", "small", "center", "font",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"style", "align", "class", "dir"},
+    "a": {"href", "title", "target"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan", "width", "valign", "bgcolor"},
+    "th": {"colspan", "rowspan", "width", "valign", "bgcolor"},
+    "table": {"width", "cellpadding", "cellspacing", "border", "bgcolor", "role"},
+    "font": {"color", "size", "face"},
+}
+
+
+def sanitize_html(html):
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
+                     link_rel="noopener noreferrer")
+
+
+def html_to_text(html):
+    text = re.sub(r"(?is)<(script|style).*?</\1>", "", html)
+    text = re.sub(r'(?is)<a\s[^>]*href="([^"]+)"[^>]*>(.*?)</a>', r"\2 (\1)", text)
+    text = re.sub(r"(?i)<br\s*/?>", "\n", text)
+    text = re.sub(r"(?i)</(p|div|h[1-4]|li|tr|table)>", "\n\n", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    import html as html_module
+
+    text = html_module.unescape(text)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in text.splitlines())).strip()
+
+
+def clean_subject(subject):
+    return " ".join(subject.split())[:300]
+
+
+@dataclass
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+def render_email(*, subject, html_body, text_body, context):
+    """Render a template's three parts with `context` (a dict of the merge fields' values)."""
+    rendered_subject = clean_subject(TEXT_ENGINE.from_string(subject).render(Context(context, autoescape=False)))
+    html = sanitize_html(HTML_ENGINE.from_string(html_body).render(Context(context)))
+    if text_body.strip():
+        text = TEXT_ENGINE.from_string(text_body).render(Context(context, autoescape=False)).strip()
+    else:
+        text = html_to_text(html)
+    return Rendered(subject=rendered_subject, html=html, text=text)

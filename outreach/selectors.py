@@ -1,0 +1,80 @@
+"""Reads of the email engine: who may be emailed, the outbox, notice status of rejections."""
+
+from crm.models import EmailStatus, Suppression
+
+from .models import Message, MessageStatus, Purpose
+
+HARD_BOUNCED = {EmailStatus.BOUNCED}
+UNDELIVERABLE = {EmailStatus.BOUNCED, EmailStatus.COMPLAINED}
+
+
+def transactional_refusal(candidate):
+    """Why a transactional email may not go to `candidate`, or None (DESIGN: not erased, not hard-bounced)."""
+    if candidate is None:
+        return "the candidate was erased"
+    if candidate.email_status in HARD_BOUNCED:
+        return "the address bounced"
+    return None
+
+
+def marketing_refusal(candidate):
+    """Why a marketing email may not go to `candidate`, or None. Consent rules join this check
+    when the consent ledger exists; the rest of DESIGN's rule is here."""
+    if candidate is None:
+        return "the candidate was erased"
+    if candidate.do_not_contact:
+        return "do not contact"
+    if candidate.email_status in UNDELIVERABLE:
+        return f"the address {candidate.get_email_status_display().lower()}"
+    if Suppression.objects.filter(email_hash=Suppression.hash_email(candidate.email)).exists():
+        return "the address is suppressed"
+    return None
+
+
+def refusal(message):
+    if message.context.get("test"):
+        return None
+    check = transactional_refusal if message.purpose == Purpose.TRANSACTIONAL else marketing_refusal
+    return check(message.candidate)
+
+
+def messages_for_candidate(candidate, limit=50):
+    return list(Message.objects.filter(candidate=candidate).prefetch_related("events").order_by("-created_at")[:limit])
+
+
+def notice_status_by_application(application_ids):
+    """The status of each application's rejection or offer-declined notice."""
+    rows = Message.objects.filter(application_id__in=application_ids,
+                                  kind__in=["rejection_early", "rejection_after_interview", "offer_declined"])
+    return {row.application_id: row for row in rows}
+
+
+def outbox(status=None, limit=200):
+    messages = Message.objects.select_related("candidate", "application__job").order_by("-created_at")
+    if status:
+        messages = messages.filter(status=status)
+    return list(messages[:limit])
+
+
+def review_queue():
+    return list(Message.objects.filter(status=MessageStatus.REVIEW).select_related(
+        "candidate", "application__job").order_by("send_after"))
+
+
+def notice_statuses(application_ids):
+    """{application_id: (status, label)} of decision notices, for the core's pages."""
+    return {app_id: (m.status, m.get_status_display()) for app_id, m in
+            notice_status_by_application(application_ids).items()}
+
+
+def notice_template_error(template_id, application):
+    from .models import EmailTemplate
+    from .services import notice_kind_for_rejection
+
+    template = EmailTemplate.objects.filter(pk=template_id, active=True).first()
+    if template is None:
+        return "No such template."
+    expected = notice_kind_for_rejection(application)
+    if template.kind != expected:
+        return f"This application needs a “{expected.label}” template."
+    return None
