@@ -229,7 +229,10 @@ else:
     # Development: account emails (verification, password reset, invitations) print in the
     # `make run` terminal; EMAIL_BACKEND=anymail.backends.test.EmailBackend keeps them in memory.
     EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-ANYMAIL["WEBHOOK_SECRET"] = env("ANYMAIL_WEBHOOK_SECRET", "")
+if env("ANYMAIL_WEBHOOK_SECRET"):
+    ANYMAIL["WEBHOOK_SECRET"] = env("ANYMAIL_WEBHOOK_SECRET")  # user:password, basic auth on the webhooks
+elif PRODUCTION:
+    raise ImproperlyConfigured("ANYMAIL_WEBHOOK_SECRET (user:password) protects the provider webhooks: set it.")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Silverpool <no-reply@silverpool.localhost>")
 # The outbox sends through the provider; in development through anymail's test backend (every
 # message stays viewable on the outbox page).

@@ -47,9 +47,9 @@ def claim_due(limit=BATCH_SIZE):
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE outreach_message SET status = 'sending', claimed_at = now(), attempts = attempts + 1,
-                   updated_at = now()
-            WHERE id IN (SELECT id FROM outreach_message WHERE status = 'queued' AND send_after <= now()
+            UPDATE outreach_message SET status = 'sending', claimed_at = clock_timestamp(),
+                   attempts = attempts + 1, updated_at = clock_timestamp()
+            WHERE id IN (SELECT id FROM outreach_message WHERE status = 'queued' AND send_after <= clock_timestamp()
                          ORDER BY send_after LIMIT %s FOR UPDATE SKIP LOCKED)
             RETURNING id
             """,
@@ -195,7 +195,10 @@ def send_one(message_id):
 def send_batch(ids):
     """Send claimed messages with overlapping provider calls; returns a count per outcome."""
     outcomes = {}
-    for outcome in executor().map(_send_in_thread, ids):
+    # One at a time in this thread when concurrency is 1 (tests: their data is in this connection).
+    results = map(_send_in_thread, ids) if settings.OUTBOX_SEND_CONCURRENCY <= 1 else executor().map(
+        _send_in_thread, ids)
+    for outcome in results:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
 

@@ -34,6 +34,9 @@ def on_organization_created(sender, *, organization, **kwargs):
     create_default_templates(organization)
 
 
+# Provider bounce types that are temporary (the address may work tomorrow).
+SOFT_BOUNCE_TYPES = {"SoftBounce", "Transient", "DnsError"}
+
 EVENT_STATUS = {
     "delivered": MessageStatus.DELIVERED,
     "opened": MessageStatus.OPENED,
@@ -90,7 +93,9 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
             message.save(update_fields=["status", "last_event_at", "updated_at"])
         if message.candidate_id is None:
             return
-        if event.event_type == "bounced" or (event.event_type == "rejected" and event.reject_reason == "bounced"):
+        soft = isinstance(event.esp_event, dict) and event.esp_event.get("Type") in SOFT_BOUNCE_TYPES
+        if (event.event_type == "bounced" and not soft) or (
+                event.event_type == "rejected" and event.reject_reason == "bounced"):
             Candidate.objects.filter(pk=message.candidate_id).update(email_status=EmailStatus.BOUNCED)
         elif event.event_type == "complained":
             Candidate.objects.filter(pk=message.candidate_id).update(email_status=EmailStatus.COMPLAINED)

@@ -22,6 +22,13 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _outbox_in_this_thread(settings):
+    """Sends run in the test's own connection, where its uncommitted rows are."""
+    settings.OUTBOX_SEND_CONCURRENCY = 1
+    settings.OUTBOX_EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate limits and throttles live in the cache: each test starts with none."""
     cache.clear()
