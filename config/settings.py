@@ -220,8 +220,7 @@ if EMAIL_URL.startswith(("smtp://", "smtps://", "submission://")):
     EMAIL_USE_SSL = _smtp.scheme == "smtps"
     EMAIL_USE_TLS = _smtp.scheme == "submission"
 elif EMAIL_PROVIDER:
-    # e.g. EMAIL_PROVIDER=postmark with ANYMAIL_POSTMARK_SERVER_TOKEN=...: anymail reads its
-    # settings from ANYMAIL_<PROVIDER>_* environment variables itself.
+    # e.g. EMAIL_PROVIDER=postmark with ANYMAIL_POSTMARK_SERVER_TOKEN=... in the environment.
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER.lower()}.EmailBackend"
 elif PRODUCTION:
     raise ImproperlyConfigured("Set EMAIL_PROVIDER (an anymail backend) or EMAIL_URL=smtp://... in production.")
@@ -229,6 +228,10 @@ else:
     # Development: account emails (verification, password reset, invitations) print in the
     # `make run` terminal; EMAIL_BACKEND=anymail.backends.test.EmailBackend keeps them in memory.
     EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Every ANYMAIL_<NAME> environment variable becomes anymail's <NAME> setting (ANYMAIL_POSTMARK_SERVER_TOKEN,
+# ANYMAIL_MAILGUN_API_KEY, ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ANYMAIL_AMAZON_SES_CLIENT_PARAMS...).
+ANYMAIL.update({key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items()
+                if key.startswith("ANYMAIL_") and key != "ANYMAIL_WEBHOOK_SECRET" and value})
 if env("ANYMAIL_WEBHOOK_SECRET"):
     ANYMAIL["WEBHOOK_SECRET"] = env("ANYMAIL_WEBHOOK_SECRET")  # user:password, basic auth on the webhooks
 elif PRODUCTION:
