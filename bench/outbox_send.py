@@ -1,0 +1,187 @@
+"""Benchmark: sending the outbox through real worker processes to a provider that answers in 100 ms.
+
+    python bench/outbox_send.py [--messages 3000] [--memory-messages 100000] [--latency 0.1]
+
+Prints messages per second with 1 and 2 worker processes, against a baseline measured in the
+same run (the same emails handed to the same anymail backend from a bare thread pool, with no
+outbox, no database and no Celery), and the peak memory of the workers while sending
+`--memory-messages` emails. Uses DATABASE_URL and REDIS_URL like the app.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.common import postgres_version, setup_django  # noqa: E402
+
+CONCURRENCY = 32
+
+
+def ensure_organization(count):
+    from crm.models import Candidate, Organization, candidate_search_text
+    from crm.services import organization_create
+    from crm.tenancy import organization_scope
+
+    organization = Organization.objects.filter(slug="bench-mail").first()
+    if organization is None:
+        from crm.models import User
+
+        admin, _ = User.objects.get_or_create(email="bench-mail@silverpool.test")
+        organization = organization_create(name="Benchmark Mail", slug="bench-mail", admin=admin)
+    with organization_scope(organization):
+        have = Candidate.objects.count()
+        if have < count:
+            from django.utils import timezone
+
+            now = timezone.now()
+            rows = []
+            for i in range(have, count):
+                email = f"reader{i}@bench-mail.test"
+                rows.append(Candidate(organization=organization, first_name=f"Reader{i}", last_name="Bench",
+                                      email=email, created_at=now, last_activity_at=now,
+                                      search_text=candidate_search_text(f"Reader{i}", "Bench", email, "", [])))
+            Candidate.objects.bulk_create(rows, batch_size=5000)
+    return organization
+
+
+def queue(organization, count):
+    from crm.models import Candidate
+    from crm.tenancy import organization_scope
+    from outreach.models import EmailTemplate, Message
+
+    run = uuid.uuid4().hex[:8]
+    with organization_scope(organization):
+        template = EmailTemplate.objects.get(kind="re_engagement", language="en")
+        candidates = list(Candidate.objects.order_by("id").values_list("id", "email")[:count])
+        Message.objects.bulk_create([
+            Message(organization=organization, unique_key=f"bench:{run}:{pk}", candidate_id=pk, kind="generic",
+                    purpose="transactional", template=template, to_email=email, status="queued")
+            for pk, email in candidates
+        ], batch_size=5000)
+    return run
+
+
+def count_done(organization, run):
+    from outreach.models import Message
+
+    return Message.all_tenants.filter(organization=organization, unique_key__startswith=f"bench:{run}:").exclude(
+        status__in=["queued", "sending"]).count()
+
+
+def start_workers(n, provider_url):
+    environ = {**os.environ, "OUTBOX_EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+               "ANYMAIL_POSTMARK_SERVER_TOKEN": "bench", "ANYMAIL_POSTMARK_API_URL": provider_url,
+               "OUTBOX_SEND_CONCURRENCY": str(CONCURRENCY)}
+    return [subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "error", "--quiet",
+                              "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                              "-n", f"bench{i}@%h"], cwd=ROOT, env=environ, start_new_session=True)
+            for i in range(n)]
+
+
+def stop_workers(processes):
+    import signal
+
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def tree_rss(processes):
+    import psutil
+
+    total = 0
+    for process in processes:
+        try:
+            parent = psutil.Process(process.pid)
+            total += sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def outbox_run(organization, workers, count, provider_url, timeout):
+    from config.celery import app
+
+    run = queue(organization, count)
+    processes = start_workers(workers, provider_url)
+    time.sleep(3)  # workers connect to the broker
+    started = time.perf_counter()
+    for _ in range(workers):
+        app.send_task("outreach.tasks.send_due_messages")
+    peak = 0
+    try:
+        while count_done(organization, run) < count:
+            peak = max(peak, tree_rss(processes))
+            if time.perf_counter() - started > timeout:
+                raise SystemExit(f"timed out: {count_done(organization, run)} of {count} sent")
+            time.sleep(0.25)
+        elapsed = time.perf_counter() - started
+    finally:
+        stop_workers(processes)
+    return count / elapsed, peak, elapsed
+
+
+def baseline_run(count, provider_url):
+    """The same emails through the same anymail backend from a bare thread pool: the ceiling."""
+    from django.core.mail import EmailMultiAlternatives, get_connection
+    from django.test.utils import override_settings
+
+    with override_settings(ANYMAIL={"POSTMARK_SERVER_TOKEN": "bench", "POSTMARK_API_URL": provider_url}):
+        def send(i):
+            connection = get_connection("anymail.backends.postmark.EmailBackend")
+            email = EmailMultiAlternatives("Hello", "Body", "bench@silverpool.test", [f"r{i}@bench.test"],
+                                           connection=connection)
+            email.attach_alternative("<p>Body</p>", "text/html")
+            email.send()
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            list(pool.map(send, range(count)))
+        return count / (time.perf_counter() - started)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--memory-messages", type=int, default=100_000)
+    parser.add_argument("--latency", type=float, default=0.1)
+    args = parser.parse_args(argv)
+    setup_django()
+    from outreach.fake_provider import FakeProvider
+
+    provider = FakeProvider(latency=args.latency).start()
+    organization = ensure_organization(max(args.messages, args.memory_messages))
+    print(f"Outbox sending: fake provider answering in {args.latency * 1000:.0f} ms; "
+          f"{CONCURRENCY} provider calls in flight per worker process")
+    baseline = baseline_run(args.messages, provider.url)
+    print(f"{'setting':44} {'msg/s':>8} {'vs baseline':>12}")
+    print(f"{'baseline: bare thread pool, no outbox':44} {baseline:8.0f} {1.0:12.2f}")
+    for workers in (1, 2):
+        rate, peak, _ = outbox_run(organization, workers, args.messages, provider.url, timeout=600)
+        print(f"{f'outbox, {workers} worker process(es), {args.messages:,} emails':44} {rate:8.0f} "
+              f"{rate / baseline:12.2f}", flush=True)
+    if args.memory_messages:
+        rate, peak, elapsed = outbox_run(organization, 2, args.memory_messages, provider.url, timeout=3600)
+        print(f"{f'outbox, 2 worker processes, {args.memory_messages:,} emails':44} {rate:8.0f} "
+              f"{rate / baseline:12.2f}")
+        print(f"peak memory of the 2 workers (all their processes) while sending {args.memory_messages:,}: "
+              f"{peak / 2**20:.0f} MiB; took {elapsed:.0f} s")
+    print(f"PostgreSQL: {postgres_version()}")
+    provider.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
