@@ -333,3 +333,18 @@ def test_reasons_are_in_the_candidates_words(tenant_a):
 def test_advance_keeps_working_with_the_engine_installed(tenant_a, rejected):
     with tenant_a.scope():
         application_advance(application=rejected["application"], to_stage="offer", actor=tenant_a.recruiter)
+
+
+def test_due_rows_are_found_by_the_beat_tick_even_if_every_nudge_was_lost(tenant_a, outbox_settings):
+    """Redis restarting mid-batch loses queued tasks, never rows: the next tick finds them."""
+    from outreach.models import EmailTemplate
+    from outreach.tasks import outbox_tick
+
+    with tenant_a.scope():
+        candidate = CandidateFactory(organization=tenant_a.organization)
+        template = EmailTemplate.objects.get(kind="generic", language="en")
+        message, _ = queue_email(unique_key="tick:1", kind="generic", to_email=candidate.email, candidate=candidate,
+                                 template=template)  # its on-commit nudge never runs in this test
+    outbox_tick()
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT and len(mail.outbox) == 1
