@@ -79,7 +79,7 @@ def start_workers(n, provider_url):
     environ = {**os.environ, "OUTBOX_EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
                "ANYMAIL_POSTMARK_SERVER_TOKEN": "bench", "ANYMAIL_POSTMARK_API_URL": provider_url,
                "OUTBOX_SEND_CONCURRENCY": str(CONCURRENCY)}
-    return [subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "error", "--quiet",
+    return [subprocess.Popen([sys.executable, "-m", "celery", "--quiet", "-A", "config", "worker", "-l", "error",
                               "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
                               "-n", f"bench{i}@%h"], cwd=ROOT, env=environ, start_new_session=True)
             for i in range(n)]
