@@ -150,7 +150,14 @@ def _application_context(request, application, **forms):
         "call_form": forms.get("call_form") or CallForm(),
         "stages": [Stage(stage) for stage in PIPELINE],
         "can_decide": request.membership.can_recruit,
+        "notice": _notice(application),
     }
+
+
+def _notice(application):
+    from ..notices import notice_statuses
+
+    return notice_statuses([application.pk]).get(application.pk) if application.is_closed else None
 
 
 @require_GET

@@ -348,3 +348,11 @@ def test_due_rows_are_found_by_the_beat_tick_even_if_every_nudge_was_lost(tenant
     outbox_tick()
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT and len(mail.outbox) == 1
+
+
+def test_the_application_page_shows_the_rejection_email_status(tenant_a, rejected, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        reject_via_api(tenant_a, rejected["application"])
+    page = tenant_a.recruiter_client.get(
+        f"/o/{tenant_a.slug}/applications/{rejected['application'].pk}/").content.decode()
+    assert 'data-testid="notice-status">Waiting for review<' in page and "review it" in page
