@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("webhooks/anymail/", include("anymail.urls")),
+    path("", include("consent.urls")),
     path("", include("outreach.urls")),
     path("", include("crm.urls")),
 ]

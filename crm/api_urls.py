@@ -38,3 +38,10 @@ urlpatterns += [
     path("messages/", outreach_api.MessageListView.as_view(), name="message_list"),
     path("templates/", outreach_api.TemplateListView.as_view(), name="template_list"),
 ]
+
+from consent import api as consent_api  # noqa: E402
+
+urlpatterns += [
+    path("candidates/<int:candidate_id>/consents/", consent_api.CandidateConsentsView.as_view(),
+         name="candidate_consents"),
+]

@@ -558,7 +558,7 @@ class Application(TenantModel):
     decided_by_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL,
                                            related_name="+")
     decider_label = models.CharField(max_length=200, blank=True)
-    rejection_reason = models.ForeignKey(RejectionReason, null=True, blank=True, on_delete=models.PROTECT,
+    rejection_reason = models.ForeignKey(RejectionReason, null=True, blank=True, on_delete=models.RESTRICT,
                                          related_name="+")
     rejection_note = models.TextField(blank=True, max_length=2000)
     offer_declined_reason = models.CharField(max_length=20, choices=OfferDeclinedReason.choices, blank=True)

@@ -22,6 +22,7 @@ class TemplateKind(models.TextChoices):
 TRANSACTIONAL_KINDS = {
     TemplateKind.REJECTION_EARLY, TemplateKind.REJECTION_AFTER_INTERVIEW, TemplateKind.OFFER_DECLINED,
     TemplateKind.CONSENT_CONFIRMATION, TemplateKind.CONSENT_RENEWAL, TemplateKind.DATA_EXPORT_READY,
+    TemplateKind.GENERIC,  # a recruiter's own message to one person about their application
 }
 
 

@@ -99,6 +99,10 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
             Candidate.objects.filter(pk=message.candidate_id).update(email_status=EmailStatus.BOUNCED)
         elif event.event_type == "complained":
             Candidate.objects.filter(pk=message.candidate_id).update(email_status=EmailStatus.COMPLAINED)
+            from consent.models import Source
+            from consent.services import withdraw_marketing
+
+            withdraw_marketing(candidate=message.candidate, source=Source.PROVIDER_COMPLAINT)
         elif event.event_type == "delivered":
             Candidate.objects.filter(pk=message.candidate_id, email_status=EmailStatus.UNKNOWN).update(
                 email_status=EmailStatus.VALID)

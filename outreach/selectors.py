@@ -17,11 +17,17 @@ def transactional_refusal(candidate):
     return None
 
 
-def marketing_refusal(candidate):
-    """Why a marketing email may not go to `candidate`, or None. Consent rules join this check
-    when the consent ledger exists; the rest of DESIGN's rule is here."""
+def marketing_refusal(candidate, topic=None):
+    """Why a marketing email about `topic` may not go to `candidate`, or None (DESIGN: who may be emailed).
+
+    Frequency caps and "already sent this run" join this check with campaigns.
+    """
+    from consent.selectors import has_marketing_consent
+
     if candidate is None:
         return "the candidate was erased"
+    if topic is None or not has_marketing_consent(candidate, topic):
+        return "no valid consent for this topic"
     if candidate.do_not_contact:
         return "do not contact"
     if candidate.email_status in UNDELIVERABLE:
@@ -34,8 +40,9 @@ def marketing_refusal(candidate):
 def refusal(message):
     if message.context.get("test"):
         return None
-    check = transactional_refusal if message.purpose == Purpose.TRANSACTIONAL else marketing_refusal
-    return check(message.candidate)
+    if message.purpose == Purpose.TRANSACTIONAL:
+        return transactional_refusal(message.candidate)
+    return marketing_refusal(message.candidate, message.context.get("topic"))
 
 
 def messages_for_candidate(candidate, limit=50):

@@ -6,6 +6,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from consent.services import purposes_create_defaults
 from crm.models import ApiScope, Organization, Role, User
 from crm.services import api_key_create, rejection_reasons_create_defaults
 from crm.tenancy import organization_scope
@@ -75,6 +76,7 @@ def make_tenant(name, slug):
     organization = OrganizationFactory(name=name, slug=slug)
     rejection_reasons_create_defaults(organization)
     create_default_templates(organization)
+    purposes_create_defaults(organization)
     members = {role: MembershipFactory(organization=organization, role=role).user for role in Role.values}
     return Tenant(
         organization=organization,

@@ -86,6 +86,20 @@ def test_deleting_the_organization_needs_the_typed_slug(tenant_a):
 def test_deleting_the_organization_removes_its_data_in_the_background_and_is_audited(
     tenant_a, tenant_b, django_capture_on_commit_callbacks
 ):
+    from consent.models import Action, ConsentPurpose, Source
+    from consent.services import record
+    from crm.models import RejectionReason
+    from crm.services import application_create, application_reject, job_save
+
+    from ..factories import CandidateFactory
+
+    with organization_scope(tenant_a.organization):  # data of every kind, with the references between them
+        candidate = CandidateFactory(organization=tenant_a.organization)
+        job = job_save(actor=tenant_a.admin, title="Anything", status="open")
+        application_reject(application=application_create(actor=tenant_a.admin, candidate=candidate, job=job),
+                           reason=RejectionReason.objects.first(), actor=tenant_a.admin)
+        record(candidate=candidate, purpose=ConsentPurpose.objects.first(), action=Action.CONFIRMED,
+               source=Source.RECRUITER)
     url = reverse("organization_delete", kwargs={"org_slug": tenant_a.slug})
     with django_capture_on_commit_callbacks(execute=True):
         response = tenant_a.admin_client.post(url, {"confirmation": tenant_a.slug})

@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from consent.models import ConsentState
 from crm.models import (
     Activity,
     ApiKey,
@@ -147,6 +148,7 @@ def _snapshot(tenant):
             "feedback": sorted(FeedbackNote.objects.values_list("id", "strengths", "edited_at")),
             "templates": sorted(EmailTemplate.objects.values_list("id", "name", "version")),
             "messages": sorted(Message.objects.values_list("id", "status", "send_after")),
+            "consent": sorted(ConsentState.objects.values_list("id", "state", "frequency")),
         }
 
 
