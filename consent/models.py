@@ -155,3 +155,18 @@ class ConsentState(TenantModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["candidate", "purpose"], name="consent_state_unique")]
         indexes = [models.Index(fields=["organization", "purpose", "state", "expires_at"], name="consent_state_filter")]
+
+
+class PendingOptIn(TenantModel):
+    """A join request waiting for the email confirmation; nothing counts, and no profile changes, before it."""
+
+    email = models.EmailField(max_length=254)
+    data = models.JSONField(default=dict)  # profile fields and chosen topics with their frequencies
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.PUBLIC_FORM)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "email"], name="pending_optin_email")]

@@ -142,3 +142,111 @@ def withdraw_marketing(*, candidate, source, actor=None):
             record(candidate=candidate, purpose=state.purpose, action=Action.WITHDRAWN, source=source, actor=actor)
             withdrawn.append(state.purpose.key)
     return withdrawn
+
+
+# --- Public opt-in (double opt-in) ----------------------------------------------------------
+
+def opt_in_request(*, organization, data, source, ip_address=None, user_agent="", site_url=None):
+    """Keep the request and email a confirmation link; nothing counts until it is followed."""
+    from django.conf import settings
+
+    from outreach.services import queue_email, template_for
+
+    from .models import PendingOptIn
+    from .tokens import confirm_token
+
+    email = data["email"].strip().lower()
+    pending = PendingOptIn.objects.create(organization_id=organization.pk, email=email, data=data, source=source,
+                                          ip_address=ip_address, user_agent=(user_agent or "")[:300])
+    from crm.models import Candidate
+
+    candidate = Candidate.objects.filter(email__iexact=email).first()
+    language = data.get("language") or (candidate.language if candidate else "") or organization.default_language
+    link = f"{site_url or settings.SITE_URL}/p/confirm/{confirm_token(pending)}/"
+    queue_email(unique_key=f"consent_confirmation:{pending.pk}", kind="consent_confirmation", to_email=email,
+                candidate=candidate, template=template_for("consent_confirmation", language, organization),
+                language=language, organization_id=organization.pk,
+                context={"links": {"confirm": link},
+                         "fields": {"candidate": {"first_name": data.get("first_name", ""),
+                                                  "last_name": data.get("last_name", "")}}})
+    return pending
+
+
+@transaction.atomic
+def opt_in_confirm(*, pending, ip_address=None, user_agent=""):
+    """Apply a confirmed join request: the profile, the ledger rows, and the lifting of a suppression."""
+    from crm.models import Candidate, Suppression
+    from crm.models import Source as CandidateSource
+    from crm.services import candidate_create, candidate_update
+
+    from .models import PendingOptIn
+
+    pending = PendingOptIn.objects.select_for_update().get(pk=pending.pk)
+    if pending.confirmed_at is not None:
+        raise ServiceError("This link has been used already.")
+    data = pending.data
+    suppression = Suppression.objects.filter(email_hash=Suppression.hash_email(pending.email)).first()
+    if suppression is not None:
+        # The person asked to come back themselves: allowed, and recorded.
+        suppression.delete()
+        audit("suppression.lifted_by_opt_in", actor=None, details={"pending_opt_in": pending.pk})
+    profile = {k: data[k] for k in ("first_name", "last_name", "headline", "skills", "linkedin_url", "language")
+               if data.get(k)}
+    candidate = Candidate.objects.filter(email__iexact=pending.email).first()
+    if candidate is None:
+        candidate = candidate_create(actor=None, email=pending.email, source=CandidateSource.PUBLIC_FORM, **profile)
+    else:
+        candidate, _ = candidate_update(candidate=candidate, actor=None, data=profile)
+    purposes = {p.key: p for p in ConsentPurpose.objects.filter(active=True)}
+    source = pending.source
+    for key, frequency in data.get("consents", {}).items():
+        purpose = purposes.get(key)
+        if purpose is None:
+            continue
+        record(candidate=candidate, purpose=purpose, action=Action.REQUESTED, source=source, frequency=frequency,
+               ip_address=pending.ip_address, user_agent=pending.user_agent, now=pending.created_at)
+        record(candidate=candidate, purpose=purpose, action=Action.CONFIRMED, source=source, frequency=frequency,
+               ip_address=ip_address, user_agent=user_agent)
+    activity_record(candidate=candidate, kind=ActivityKind.CONSENT, actor=None,
+                    summary="Opted in to stay in touch: " + ", ".join(
+                        str(purposes[k]) for k in data.get("consents", {}) if k in purposes))
+    pending.confirmed_at = timezone.now()
+    pending.save(update_fields=["confirmed_at"])
+    return candidate
+
+
+@transaction.atomic
+def unsubscribe(*, candidate, topic_key, source=Source.UNSUBSCRIBE_LINK):
+    """One click: the topic (or every topic with topic_key None) is withdrawn at once."""
+    if topic_key is None:
+        return withdraw_marketing(candidate=candidate, source=source)
+    state = ConsentState.objects.filter(candidate=candidate, purpose__key=topic_key,
+                                        state__in=[State.GRANTED, State.PENDING]).select_related("purpose").first()
+    if state is None:
+        return []
+    record(candidate=candidate, purpose=state.purpose, action=Action.WITHDRAWN, source=source)
+    activity_record(candidate=candidate, kind=ActivityKind.CONSENT, actor=None,
+                    summary=f"Unsubscribed from {state.purpose}")
+    return [topic_key]
+
+
+@transaction.atomic
+def preferences_update(*, candidate, choices):
+    """The preference centre: `choices` maps topic keys to a frequency, or "" to withdraw."""
+    changed = []
+    for state in ConsentState.objects.filter(candidate=candidate).select_related("purpose"):
+        wanted = choices.get(state.purpose.key)
+        if wanted is None or not state.purpose.is_topic:
+            continue
+        if wanted == "" and state.state == State.GRANTED:
+            record(candidate=candidate, purpose=state.purpose, action=Action.WITHDRAWN,
+                   source=Source.PREFERENCE_CENTRE)
+            changed.append(state.purpose.key)
+        elif wanted and state.state == State.GRANTED and wanted != state.frequency:
+            record(candidate=candidate, purpose=state.purpose, action=Action.FREQUENCY_CHANGED,
+                   source=Source.PREFERENCE_CENTRE, frequency=wanted)
+            changed.append(state.purpose.key)
+    if changed:
+        activity_record(candidate=candidate, kind=ActivityKind.CONSENT, actor=None,
+                        summary="Changed email preferences: " + ", ".join(changed))
+    return changed

@@ -1,9 +1,15 @@
 from django.urls import path
 
-from . import views
+from . import public, views
 
 app_name = "consent"
 
 urlpatterns = [
     path("o/<slug:org_slug>/candidates/<int:candidate_id>/consents/", views.record_consent, name="record"),
+    path("p/<slug:public_slug>/join/", public.join, name="join"),
+    path("p/<slug:public_slug>/brand.css", public.brand_css, name="brand_css"),
+    path("p/s/<str:token>/", public.stay_in_touch, name="stay_in_touch"),
+    path("p/confirm/<str:token>/", public.confirm, name="confirm"),
+    path("p/prefs/<str:token>/", public.preferences, name="preferences"),
+    path("p/u/<str:token>/", public.unsubscribe, name="unsubscribe"),
 ]

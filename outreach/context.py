@@ -33,7 +33,7 @@ def build_context(*, organization, candidate, application=None, language="en", r
         "rejection_reason": "",
         "feedback": {"strengths": "", "improvements": ""},
         # Personal links arrive with the consent pages; until then they render empty.
-        "links": {"stay_in_touch": "", "preferences": "", "unsubscribe": "", **(links or {})},
+        "links": {"stay_in_touch": "", "preferences": "", "unsubscribe": "", "confirm": "", **(links or {})},
         "matching_jobs": [],
         "event": {"name": "", "date": "", "place": "", "rsvp_link": ""},
     }

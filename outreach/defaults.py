@@ -84,14 +84,14 @@ DEFAULTS = {
     (TemplateKind.CONSENT_CONFIRMATION, "en"): (
         "Please confirm: stay in touch with {{ company.name }}",
         "<p>Hello {{ candidate.first_name }},</p><p>Please confirm that you want to hear from {{ company.name }} "
-        "about the topics you chose.</p>{% if links.preferences %}<p><a href=\"{{ links.preferences }}\">Confirm"
+        "about the topics you chose.</p>{% if links.confirm %}<p><a href=\"{{ links.confirm }}\">Confirm"
         "</a></p>{% endif %}<p>If you did not ask for this, ignore this email: nothing will happen.</p>",
     ),
     (TemplateKind.CONSENT_CONFIRMATION, "fr"): (
         "Merci de confirmer : restez en contact avec {{ company.name }}",
         "<p>Bonjour {{ candidate.first_name }},</p><p>Merci de confirmer que vous souhaitez recevoir des nouvelles "
-        "de {{ company.name }} sur les sujets choisis.</p>{% if links.preferences %}<p><a href=\"{{ "
-        "links.preferences }}\">Confirmer</a></p>{% endif %}<p>Si vous n'êtes pas à l'origine de cette demande, "
+        "de {{ company.name }} sur les sujets choisis.</p>{% if links.confirm %}<p><a href=\"{{ "
+        "links.confirm }}\">Confirmer</a></p>{% endif %}<p>Si vous n'êtes pas à l'origine de cette demande, "
         "ignorez ce message : rien ne se passera.</p>",
     ),
     (TemplateKind.CONSENT_RENEWAL, "en"): (

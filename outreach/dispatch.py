@@ -86,16 +86,32 @@ def sender_addresses(organization):
     return from_email, [reply_to] if reply_to else []
 
 
+def personal_links(message):
+    """The candidate's signed links; test sends get dummy ones that open nothing."""
+    from consent import tokens
+
+    site = settings.SITE_URL
+    if message.context.get("test"):
+        dummy = f"{site}/p/test-link/"
+        return {"stay_in_touch": dummy, "preferences": dummy, "unsubscribe": dummy, "confirm": dummy}
+    links = {}
+    candidate = message.candidate
+    if candidate is not None:
+        links["stay_in_touch"] = f"{site}/p/s/{tokens.stay_in_touch_token(candidate)}/"
+        links["preferences"] = f"{site}/p/prefs/{tokens.preferences_token(candidate)}/"
+        if message.context.get("topic"):
+            links["unsubscribe"] = f"{site}/p/u/{tokens.unsubscribe_token(candidate, message.context['topic'])}/"
+    links.update(message.context.get("links", {}))
+    return links
+
+
 def render_message(message):
     """Subject, HTML, text and headers of `message`, rendered now from its template and context."""
     from crm.models import User
 
     organization = message.organization
     recruiter = User.objects.filter(pk=message.context.get("recruiter_id")).first()
-    links = {}
-    if message.context.get("test"):
-        links = {"stay_in_touch": f"{settings.SITE_URL}/p/test-link/", "preferences": f"{settings.SITE_URL}/p/test-link/",
-                 "unsubscribe": f"{settings.SITE_URL}/p/test-link/"}
+    links = personal_links(message)
     context = build_context(organization=organization, candidate=message.candidate, application=message.application,
                             language=message.language, recruiter=recruiter, extra=message.context.get("fields"),
                             links=links)

@@ -30,6 +30,7 @@ MERGE_FIELDS = {
     "links.stay_in_touch": "Personal link to join the talent pool (prefilled form)",
     "links.preferences": "Personal link to the preference centre",
     "links.unsubscribe": "Personal one-click unsubscribe link",
+    "links.confirm": "The link that confirms an opt-in (confirmation emails)",
     "matching_jobs": "Open jobs that match the candidate (a list: use a for loop)",
     "event.name": "The event's name",
     "event.date": "The event's date and time",

@@ -38,7 +38,8 @@ def marketing_refusal(candidate, topic=None):
 
 
 def refusal(message):
-    if message.context.get("test"):
+    # A test send goes to the recruiter; a confirmation goes to whoever asked for it, even after erasure.
+    if message.context.get("test") or message.kind == "consent_confirmation":
         return None
     if message.purpose == Purpose.TRANSACTIONAL:
         return transactional_refusal(message.candidate)

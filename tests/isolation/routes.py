@@ -52,6 +52,14 @@ ROUTES = {
     "healthz": NotTenant("liveness probe"),
     "organization_new": NotTenant("creates a new organization for the signed-in user"),
     "invitation_accept": NotTenant("a secret token names the invitation; unknown tokens get 404"),
+    "consent:join": NotTenant("the organization's public opt-in form: public by design, answers the same for "
+                              "known and unknown addresses"),
+    "consent:brand_css": NotTenant("the organization's public colour"),
+    "consent:stay_in_touch": NotTenant("a signed token names organization and candidate (tested in tests/consent)"),
+    "consent:confirm": NotTenant("a signed token names the organization and the request (tested in tests/consent)"),
+    "consent:preferences": NotTenant("a signed token names organization and candidate (tested in tests/consent)"),
+    "consent:unsubscribe": NotTenant("a signed token names organization, candidate and topic "
+                                     "(tested in tests/consent)"),
     # --- organization pages ---
     "dashboard": Route(),
     "mfa_required": Route(),

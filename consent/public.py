@@ -1,0 +1,205 @@
+"""Public consent pages: no login, the organization's name and colour, work without JavaScript."""
+
+from django import forms
+from django.core.cache import cache
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from crm.models import Candidate, Organization
+from crm.services import ServiceError
+from crm.tenancy import organization_scope
+
+from . import services, tokens
+from .models import ConsentPurpose, ConsentState, Frequency, PendingOptIn, PurposeKey, Source, State
+
+JOIN_LIMIT_PER_IP = 10  # an hour
+JOIN_LIMIT_PER_EMAIL = 3  # an hour
+
+
+def client_ip(request):
+    from allauth.core.internal.httpkit import get_client_ip  # honours the trusted proxy count
+
+    try:
+        return get_client_ip(request)
+    except Exception:
+        return request.META.get("REMOTE_ADDR")
+
+
+def _over_limit(key, limit):
+    cache.add(key, 0, 3600)  # the window starts with the first request
+    return cache.incr(key) > limit
+
+
+class JoinForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(max_length=254)
+    headline = forms.CharField(max_length=200, required=False, label="Current title")
+    skills = forms.CharField(max_length=500, required=False, help_text="Separated by commas")
+    linkedin_url = forms.URLField(max_length=300, required=False, label="LinkedIn", assume_scheme="https")
+    website = forms.CharField(required=False, label="Leave this empty",
+                              widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}))
+
+    def __init__(self, *args, purposes, language, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.purposes = purposes
+        for purpose in purposes:
+            text = services.current_text(purpose, language)
+            self.fields[f"consent_{purpose.key}"] = forms.BooleanField(required=False, label=text.text if text else
+                                                                       purpose.get_key_display())
+            if purpose.is_topic:
+                self.fields[f"frequency_{purpose.key}"] = forms.ChoiceField(
+                    choices=Frequency.choices, initial=services.DEFAULT_FREQUENCY.get(purpose.key, "monthly"),
+                    label="How often")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not any(cleaned.get(f"consent_{p.key}") for p in self.purposes):
+            raise forms.ValidationError("Tick at least one box: nothing is pre-ticked, you choose.")
+        return cleaned
+
+    def consents(self):
+        return {p.key: (self.cleaned_data.get(f"frequency_{p.key}", "") if p.is_topic else "")
+                for p in self.purposes if self.cleaned_data.get(f"consent_{p.key}")}
+
+
+# Public pages name the organization with `public_slug`, not `org_slug`: they need no membership.
+def _organization(slug):
+    return get_object_or_404(Organization.objects.active(), slug=slug)
+
+
+def _join(request, organization, *, candidate=None, source=Source.PUBLIC_FORM):
+    language = (candidate.language if candidate else "") or organization.default_language
+    with organization_scope(organization):
+        purposes = list(ConsentPurpose.objects.filter(active=True))
+        initial = {}
+        if candidate is not None:
+            initial = {"first_name": candidate.first_name, "last_name": candidate.last_name, "email": candidate.email,
+                       "headline": candidate.headline, "skills": ", ".join(candidate.skills),
+                       "linkedin_url": candidate.linkedin_url}
+        form = JoinForm(request.POST or None, initial=initial, purposes=purposes, language=language)
+        if request.method == "POST" and form.is_valid():
+            if form.cleaned_data["website"]:
+                return render(request, "consent/public/check_inbox.html", {"organization": organization})  # a bot
+            ip = client_ip(request)
+            email = form.cleaned_data["email"].lower()
+            if _over_limit(f"join:ip:{ip}", JOIN_LIMIT_PER_IP):
+                return render(request, "consent/public/slow_down.html", {"organization": organization}, status=429)
+            if not _over_limit(f"join:email:{organization.pk}:{email}", JOIN_LIMIT_PER_EMAIL):
+                data = {k: form.cleaned_data[k] for k in ("first_name", "last_name", "email", "headline",
+                                                          "linkedin_url")}
+                data["skills"] = [s.strip() for s in form.cleaned_data["skills"].split(",") if s.strip()][:50]
+                data["language"] = language
+                data["consents"] = form.consents()
+                services.opt_in_request(organization=organization, data=data, source=source, ip_address=ip,
+                                        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                                        site_url=request.build_absolute_uri("/").rstrip("/"))
+            # The same answer whether or not the address is known, or was limited.
+            return render(request, "consent/public/check_inbox.html", {"organization": organization})
+    return render(request, "consent/public/join.html", {"organization": organization, "form": form,
+                                                         "candidate": candidate},
+                  status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def join(request, public_slug):
+    return _join(request, _organization(public_slug))
+
+
+def _from_token(kind, token):
+    try:
+        payload = tokens.read(kind, token)
+    except tokens.BadToken as error:
+        raise Http404("This link is not valid.") from error
+    organization = Organization.objects.active().filter(pk=payload.get("o")).first()
+    if organization is None:
+        raise Http404("This link is not valid.")
+    candidate = Candidate.objects.for_organization(organization).filter(pk=payload.get("c")).first()
+    if candidate is None:
+        raise Http404("This link is not valid.")
+    return organization, candidate, payload
+
+
+@require_http_methods(["GET", "POST"])
+def stay_in_touch(request, token):
+    organization, candidate, _ = _from_token("stay", token)
+    return _join(request, organization, candidate=candidate, source=Source.REJECTION_LINK)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request, token):
+    try:
+        payload = tokens.read("confirm", token, max_age=tokens.CONFIRM_MAX_AGE)
+    except tokens.BadToken as error:
+        return render(request, "consent/public/confirm_problem.html", {"reason": str(error)}, status=400)
+    pending = PendingOptIn.all_tenants.select_related("organization").filter(
+        pk=payload.get("r"), organization_id=payload.get("o")).first()
+    if pending is None or pending.organization.deletion_requested_at:
+        return render(request, "consent/public/confirm_problem.html", {"reason": "invalid"}, status=400)
+    organization = pending.organization
+    if pending.confirmed_at is not None:
+        return render(request, "consent/public/confirm_problem.html",
+                      {"reason": "used", "organization": organization}, status=410)
+    if request.method == "POST":
+        with organization_scope(organization):
+            try:
+                candidate = services.opt_in_confirm(pending=pending, ip_address=client_ip(request),
+                                                    user_agent=request.META.get("HTTP_USER_AGENT", ""))
+            except ServiceError:
+                return render(request, "consent/public/confirm_problem.html",
+                              {"reason": "used", "organization": organization}, status=410)
+        return render(request, "consent/public/confirmed.html", {
+            "organization": organization, "prefs_token": tokens.preferences_token(candidate)})
+    return render(request, "consent/public/confirm.html", {"organization": organization, "pending": pending})
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request, token):
+    organization, candidate, _ = _from_token("prefs", token)
+    with organization_scope(organization):
+        saved = False
+        if request.method == "POST":
+            choices = {}
+            for key in PurposeKey.values:
+                value = request.POST.get(f"frequency_{key}")
+                if value is not None and value in ("", *Frequency.values):
+                    choices[key] = value
+            if request.POST.get("withdraw_all"):
+                services.unsubscribe(candidate=candidate, topic_key=None, source=Source.PREFERENCE_CENTRE)
+            else:
+                services.preferences_update(candidate=candidate, choices=choices)
+            saved = True
+        states = list(ConsentState.objects.filter(candidate=candidate).select_related("purpose").order_by(
+            "purpose__position"))
+    return render(request, "consent/public/preferences.html", {
+        "organization": organization, "candidate": candidate, "states": states, "saved": saved,
+        "frequencies": Frequency.choices, "granted": State.GRANTED})
+
+
+@csrf_exempt  # RFC 8058 one-click: the mail client POSTs without a CSRF token; the signed link is the proof
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    organization, candidate, payload = _from_token("unsub", token)
+    topic = payload.get("p")
+    with organization_scope(organization):
+        purpose = ConsentPurpose.objects.filter(key=topic).first()
+        if purpose is None:
+            raise Http404("This link is not valid.")
+        done = False
+        if request.method == "POST":
+            services.unsubscribe(candidate=candidate, topic_key=None if request.POST.get("everything") else topic)
+            done = True
+    return render(request, "consent/public/unsubscribe.html", {
+        "organization": organization, "purpose": purpose, "done": done, "token": token,
+        "everything": bool(request.POST.get("everything"))})
+
+
+@require_GET
+def brand_css(request, public_slug):
+    organization = _organization(public_slug)
+    css = f":root {{ --brand: {organization.brand_colour}; }}\n"
+    response = HttpResponse(css, content_type="text/css")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
