@@ -149,3 +149,29 @@ def test_the_preference_centre_changes_frequencies_and_withdraws(tenant_a):
 def test_tampered_cross_kind_and_cross_organization_tokens_are_refused(tenant_a, tenant_b, make):
     candidate = _confirmed(tenant_a)
     assert Client().get(make(candidate, tenant_b.organization)).status_code == 404
+
+
+def test_the_rejection_email_carries_a_working_stay_in_touch_link_redacted_for_recruiters(
+        tenant_a, django_capture_on_commit_callbacks):
+    from crm.services import application_create, job_save
+    from outreach.models import Message
+
+    from ..factories import CandidateFactory
+
+    with tenant_a.scope():
+        job = job_save(actor=tenant_a.recruiter, title="QA", status="open")
+        candidate = CandidateFactory(organization=tenant_a.organization, first_name="Rosa", email="rosa@x.test",
+                                     headline="Tester")
+        application = application_create(actor=tenant_a.recruiter, candidate=candidate, job=job)
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant_a.api.post(f"/api/v1/applications/{application.pk}/reject/",
+                          {"reason": "Skills gap", "send_email": "now"}, format="json")
+    send_all()
+    html = mail.outbox[-1].alternatives[0][0]
+    link = re.search(r'href="http://[^/]+(/p/s/[^"]+/)"', html).group(1)
+    form = Client().get(link).content.decode()
+    assert 'value="rosa@x.test"' in form and "Stay in touch" in form and "checked" not in form
+    with tenant_a.scope():
+        message = Message.objects.get(application=application)
+    outbox_page = tenant_a.recruiter_client.get(f"/o/{tenant_a.slug}/outbox/{message.pk}/").content.decode()
+    assert "/p/s/" not in outbox_page and "[personal link]" in outbox_page
