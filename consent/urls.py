@@ -6,6 +6,8 @@ app_name = "consent"
 
 urlpatterns = [
     path("o/<slug:org_slug>/candidates/<int:candidate_id>/consents/", views.record_consent, name="record"),
+    path("o/<slug:org_slug>/candidates/<int:candidate_id>/export/", views.export_candidate, name="export"),
+    path("o/<slug:org_slug>/candidates/<int:candidate_id>/erase/", views.erase_candidate, name="erase"),
     path("p/<slug:public_slug>/join/", public.join, name="join"),
     path("p/<slug:public_slug>/brand.css", public.brand_css, name="brand_css"),
     path("p/s/<str:token>/", public.stay_in_touch, name="stay_in_touch"),
