@@ -29,11 +29,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def worker_database_url():
-    db = connection.settings_dict
-    host = db["HOST"] or ""
-    if host.startswith("/"):
-        return f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@/{db['NAME']}?host={host}"
-    return f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    """The server the tests use (DATABASE_URL, socket or host), with the test database's name."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
 
 
 @pytest.fixture
