@@ -62,3 +62,34 @@ class CandidateConsentsView(APIView):
         return Response(ConsentsSerializer({"states": selectors.states_for(candidate),
                                             "ledger": selectors.ledger_for(candidate)}).data,
                         status=status.HTTP_201_CREATED)
+
+
+class EraseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, help_text="Why (e.g. the candidate's request and its date).")
+
+
+class CandidateEraseView(APIView):
+    @extend_schema(request=EraseSerializer, responses={204: None}, summary="Erase a candidate (audited)")
+    def post(self, request, candidate_id):
+        from .rights import candidate_erase
+
+        candidate = get_object_or_404(Candidate, pk=candidate_id)
+        serializer = EraseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            candidate_erase(candidate=candidate, actor=request.auth, reason=serializer.validated_data["reason"])
+        except ServiceError as error:
+            return service_error(error)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CandidateExportView(APIView):
+    @extend_schema(responses={200: dict}, summary="Everything held about a candidate (audited)")
+    def get(self, request, candidate_id):
+        from crm.audit import audit
+
+        from .rights import candidate_export
+
+        candidate = get_object_or_404(Candidate, pk=candidate_id)
+        audit("candidate.exported", actor=request.auth, obj=candidate, details={"format": "json"})
+        return Response(candidate_export(candidate))

@@ -44,4 +44,7 @@ from consent import api as consent_api  # noqa: E402
 urlpatterns += [
     path("candidates/<int:candidate_id>/consents/", consent_api.CandidateConsentsView.as_view(),
          name="candidate_consents"),
+    path("candidates/<int:candidate_id>/erase/", consent_api.CandidateEraseView.as_view(), name="candidate_erase"),
+    path("candidates/<int:candidate_id>/export/", consent_api.CandidateExportView.as_view(),
+         name="candidate_export"),
 ]

@@ -95,3 +95,15 @@ def test_erasure_removes_every_trace_and_keeps_the_suppression_and_the_fact(tena
         else:
             raise AssertionError("an erased address came back")
     assert len(mail.outbox) >= 1
+
+
+def test_the_api_exports_and_erases_with_the_key_in_the_audit_log(tenant_a, django_capture_on_commit_callbacks):
+    candidate, _ = _rich_candidate(tenant_a, django_capture_on_commit_callbacks)
+    exported = tenant_a.api_read.get(f"/api/v1/candidates/{candidate.pk}/export/")
+    assert exported.json()["profile"]["email"] == "erin@x.test"
+    assert tenant_a.api_read.post(f"/api/v1/candidates/{candidate.pk}/erase/", {"reason": "x"}).status_code == 403
+    assert tenant_a.api.post(f"/api/v1/candidates/{candidate.pk}/erase/", {}, format="json").status_code == 400
+    assert tenant_a.api.post(f"/api/v1/candidates/{candidate.pk}/erase/", {"reason": "Request by email"},
+                             format="json").status_code == 204
+    event = AuditEvent.objects.get(action="candidate.erased")
+    assert event.actor_api_key is not None and not Candidate.all_tenants.filter(pk=candidate.pk).exists()
