@@ -170,3 +170,15 @@ class PendingOptIn(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["organization", "email"], name="pending_optin_email")]
+
+
+class RetentionRun(TenantModel):
+    """What one daily retention run did in an organization, shown on the consent dashboard."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    renewals_requested = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    erased = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]

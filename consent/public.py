@@ -166,7 +166,9 @@ def preferences(request, token):
                 value = request.POST.get(f"frequency_{key}")
                 if value is not None and value in ("", *Frequency.values):
                     choices[key] = value
-            if request.POST.get("withdraw_all"):
+            if request.POST.get("renew"):
+                services.renew_all(candidate=candidate)
+            elif request.POST.get("withdraw_all"):
                 services.unsubscribe(candidate=candidate, topic_key=None, source=Source.PREFERENCE_CENTRE)
             else:
                 services.preferences_update(candidate=candidate, choices=choices)

@@ -250,3 +250,17 @@ def preferences_update(*, candidate, choices):
         activity_record(candidate=candidate, kind=ActivityKind.CONSENT, actor=None,
                         summary="Changed email preferences: " + ", ".join(changed))
     return changed
+
+
+@transaction.atomic
+def renew_all(*, candidate):
+    """The candidate keeps every consent they hold for another retention period."""
+    renewed = []
+    for state in ConsentState.objects.filter(candidate=candidate, state__in=[State.GRANTED, State.EXPIRED]
+                                             ).select_related("purpose"):
+        record(candidate=candidate, purpose=state.purpose, action=Action.RENEWED, source=Source.PREFERENCE_CENTRE,
+               frequency=state.frequency)
+        renewed.append(state.purpose.key)
+    if renewed:
+        activity_record(candidate=candidate, kind=ActivityKind.CONSENT, actor=None, summary="Renewed consent")
+    return renewed
