@@ -166,6 +166,16 @@ def preferences(request, token):
                 value = request.POST.get(f"frequency_{key}")
                 if value is not None and value in ("", *Frequency.values):
                     choices[key] = value
+            if request.POST.get("copy"):
+                services.send_data_copy(candidate=candidate, site_url=request.build_absolute_uri("/").rstrip("/"))
+                return render(request, "consent/public/copy_sent.html", {"organization": organization})
+            if request.POST.get("erase") == "confirm":
+                from .rights import candidate_erase
+
+                candidate_erase(candidate=candidate, actor=None, reason="the candidate's own request")
+                return render(request, "consent/public/erased.html", {"organization": organization})
+            if request.POST.get("erase"):
+                return render(request, "consent/public/erase_confirm.html", {"organization": organization})
             if request.POST.get("renew"):
                 services.renew_all(candidate=candidate)
             elif request.POST.get("withdraw_all"):
@@ -204,4 +214,26 @@ def brand_css(request, public_slug):
     css = f":root {{ --brand: {organization.brand_colour}; }}\n"
     response = HttpResponse(css, content_type="text/css")
     response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_GET
+def data_copy(request, token):
+    import json
+
+    try:
+        payload = tokens.read("copy", token, max_age=tokens.CONFIRM_MAX_AGE)
+    except tokens.BadToken as error:
+        raise Http404("This link has expired; ask for a new copy from your preferences.") from error
+    organization = Organization.objects.active().filter(pk=payload.get("o")).first()
+    candidate = Candidate.objects.for_organization(organization).filter(pk=payload.get("c")).first() \
+        if organization else None
+    if candidate is None:
+        raise Http404("This link is not valid.")
+    from .rights import candidate_export
+
+    with organization_scope(organization):
+        data = candidate_export(candidate)
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{organization.slug}-my-data.json"'
     return response

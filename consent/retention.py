@@ -17,10 +17,22 @@ ERASURE_GRACE = timedelta(days=7)
 BATCH = 500
 
 
-def run_retention(organization, *, now=None):
-    """One organization's run (inside its scope). Returns the RetentionRun it recorded."""
+@transaction.atomic
+def request_renewal(candidate, organization, *, key, source=Source.RETENTION, now=None):
+    """Ask the candidate to renew what they granted: a ledger row per purpose and one email."""
     from outreach.services import queue_email, template_for
 
+    for state in ConsentState.objects.filter(candidate=candidate, state=State.GRANTED).select_related("purpose"):
+        record(candidate=candidate, purpose=state.purpose, action=Action.RENEWAL_REQUESTED, source=source, now=now)
+    language = candidate.language or organization.default_language
+    queue_email(unique_key=f"consent_renewal:{candidate.pk}:{key}", kind="consent_renewal",
+                to_email=candidate.email, candidate=candidate,
+                template=template_for("consent_renewal", language, organization), language=language,
+                context={"links": {"preferences": f"{settings.SITE_URL}/p/prefs/{preferences_token(candidate)}/"}})
+
+
+def run_retention(organization, *, now=None):
+    """One organization's run (inside its scope). Returns the RetentionRun it recorded."""
     from .rights import candidate_erase
 
     now = now or timezone.now()
@@ -33,18 +45,8 @@ def run_retention(organization, *, now=None):
         if ConsentRecord.objects.filter(candidate_id=candidate_id, action=Action.RENEWAL_REQUESTED,
                                         created_at__gte=granted_at).exists():
             continue
-        candidate = Candidate.objects.get(pk=candidate_id)
-        with transaction.atomic():
-            states = ConsentState.objects.filter(candidate=candidate, state=State.GRANTED).select_related("purpose")
-            for state in states:
-                record(candidate=candidate, purpose=state.purpose, action=Action.RENEWAL_REQUESTED,
-                       source=Source.RETENTION, now=now)
-            language = candidate.language or organization.default_language
-            queue_email(unique_key=f"consent_renewal:{candidate.pk}:{granted_at:%Y%m%d%H%M%S}",
-                        kind="consent_renewal", to_email=candidate.email, candidate=candidate,
-                        template=template_for("consent_renewal", language, organization), language=language,
-                        context={"links": {"preferences":
-                                           f"{settings.SITE_URL}/p/prefs/{preferences_token(candidate)}/"}})
+        request_renewal(Candidate.objects.get(pk=candidate_id), organization, key=f"{granted_at:%Y%m%d%H%M%S}",
+                        now=now)
         run.renewals_requested += 1
 
     # 2. Expired consents.

@@ -264,3 +264,43 @@ def renew_all(*, candidate):
     if renewed:
         activity_record(candidate=candidate, kind=ActivityKind.CONSENT, actor=None, summary="Renewed consent")
     return renewed
+
+
+@transaction.atomic
+def text_new_version(*, purpose, language, text, actor, ask_renewal=False):
+    """A new version of a consent text; old versions stay as they were, pointed at by the ledger."""
+    text = (text or "").strip()
+    if not text:
+        raise ServiceError("Write the text candidates will agree to.", field="text")
+    latest = ConsentText.objects.filter(purpose=purpose, language=language).order_by("-version").first()
+    version = ConsentText.objects.create(organization_id=purpose.organization_id, purpose=purpose, language=language,
+                                         version=(latest.version + 1) if latest else 1, text=text, created_by=actor)
+    audit("consent.text_versioned", actor=actor, obj=purpose, details={"language": language,
+                                                                       "version": version.version})
+    if ask_renewal and purpose.key == PurposeKey.TALENT_POOL:
+        from .tasks import ask_renewal_after_text_change
+
+        transaction.on_commit(lambda: ask_renewal_after_text_change.delay(
+            organization_id=purpose.organization_id, text_id=version.pk))
+    return version
+
+
+def send_data_copy(*, candidate, site_url=None):
+    """Email the candidate a link to everything held about them (the link works for 7 days)."""
+    import uuid
+
+    from django.conf import settings
+
+    from crm.audit import audit as audit_event
+    from outreach.services import queue_email, template_for
+
+    from .tokens import make
+
+    organization = candidate.organization
+    link = f"{site_url or settings.SITE_URL}/p/copy/{make('copy', o=organization.pk, c=candidate.pk)}/"
+    language = candidate.language or organization.default_language
+    queue_email(unique_key=f"data_export:{candidate.pk}:{uuid.uuid4().hex}", kind="data_export_ready",
+                to_email=candidate.email, candidate=candidate,
+                template=template_for("data_export_ready", language, organization), language=language,
+                context={"links": {"preferences": link}})
+    audit_event("candidate.export_requested", actor=None, obj=candidate)

@@ -85,3 +85,72 @@ def erase_candidate(request, org_slug, candidate_id):
                 return redirect("candidate_list", org_slug=org_slug)
     return render(request, "consent/erase.html", {"candidate": candidate, "error": error},
                   status=400 if error else 200)
+
+
+@require_GET
+@role_required(RECRUITING)
+def dashboard(request, org_slug):
+    from datetime import timedelta
+
+    from django.db.models import Count
+    from django.shortcuts import render
+    from django.utils import timezone
+
+    from outreach.models import Message
+
+    from .models import ConsentPurpose, ConsentRecord, ConsentState, RetentionRun, Source, State
+
+    now = timezone.now()
+    granted = dict(ConsentState.objects.filter(state=State.GRANTED, expires_at__gt=now).values_list(
+        "purpose__key").annotate(n=Count("id")).values_list("purpose__key", "n"))
+    purposes = list(ConsentPurpose.objects.filter(active=True))
+    top = max([granted.get(p.key, 0) for p in purposes] + [1])
+    bars = [{"label": str(p), "count": granted.get(p.key, 0), "width": round(360 * granted.get(p.key, 0) / top),
+             "y": 10 + i * 30} for i, p in enumerate(purposes)]
+    since = now - timedelta(days=90)
+    notices = Message.objects.filter(kind__in=["rejection_early", "rejection_after_interview"],
+                                     sent_at__gte=since).count()
+    joined = ConsentRecord.objects.filter(source=Source.REJECTION_LINK, action="confirmed", created_at__gte=since
+                                          ).values("candidate_id").distinct().count()
+    expiring = ConsentState.objects.filter(state=State.GRANTED, expires_at__gt=now,
+                                           expires_at__lte=now + timedelta(days=30)).select_related(
+        "candidate", "purpose").order_by("expires_at")
+    return render(request, "consent/dashboard.html", {
+        "bars": bars, "chart_height": 20 + 30 * len(bars), "notices": notices, "joined": joined,
+        "opt_in_rate": f"{100 * joined / notices:.0f}%" if notices else "—",
+        "expiring_count": expiring.count(), "expiring": expiring[:20],
+        "runs": RetentionRun.objects.all()[:10], "tab": None,
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(ADMIN)
+def texts(request, org_slug):
+    from django import forms
+    from django.conf import settings
+    from django.shortcuts import render
+
+    from .models import ConsentPurpose, ConsentText
+
+    class TextForm(forms.Form):
+        purpose = forms.ModelChoiceField(queryset=ConsentPurpose.objects.filter(active=True))
+        language = forms.ChoiceField(choices=settings.LANGUAGES)
+        text = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
+        ask_renewal = forms.BooleanField(required=False, label="Ask everyone in the talent pool to renew",
+                                         help_text="Only for the talent-pool text: they agreed to the old words.")
+
+    form = TextForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = services.text_new_version(actor=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, f"Version {version.version} of “{version.purpose}” ({version.language}) is "
+                                      "what candidates see from now on; earlier agreements keep their version.")
+            return redirect("consent:texts", org_slug=org_slug)
+    current = {}
+    for text in ConsentText.objects.select_related("purpose").order_by("purpose__position", "language", "-version"):
+        current.setdefault((text.purpose_id, text.language), text)
+    return render(request, "consent/texts.html", {"form": form, "texts": list(current.values())},
+                  status=400 if form.errors else 200)

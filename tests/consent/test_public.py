@@ -175,3 +175,45 @@ def test_the_rejection_email_carries_a_working_stay_in_touch_link_redacted_for_r
         message = Message.objects.get(application=application)
     outbox_page = tenant_a.recruiter_client.get(f"/o/{tenant_a.slug}/outbox/{message.pk}/").content.decode()
     assert "/p/s/" not in outbox_page and "[personal link]" in outbox_page
+
+
+def test_the_preference_centre_sends_a_copy_and_erases_after_a_second_confirmation(tenant_a):
+    candidate = _confirmed(tenant_a)
+    url = f"/p/prefs/{tokens.preferences_token(candidate)}/"
+    client = Client()
+    assert "On its way" in client.post(url, {"copy": "1"}).content.decode()
+    send_all()
+    link = re.search(r'(/p/copy/[^"/]+/)', mail.outbox[-1].alternatives[0][0]).group(1)
+    data = client.get(link)
+    assert b"lin@wei.test" in data.content and data["Content-Type"] == "application/json"
+    asked = client.post(url, {"erase": "1"}).content.decode()
+    assert "Erase your data?" in asked and Candidate.all_tenants.filter(pk=candidate.pk).exists()
+    assert "erased" in client.post(url, {"erase": "confirm"}).content.decode()
+    assert not Candidate.all_tenants.filter(pk=candidate.pk).exists()
+    assert Client().get(url).status_code == 404  # the personal link dies with the data
+
+
+def test_a_new_text_version_keeps_old_agreements_and_can_ask_for_renewal(tenant_a,
+                                                                         django_capture_on_commit_callbacks):
+    from consent.models import ConsentPurpose
+
+    candidate = _confirmed(tenant_a)
+    with tenant_a.scope():
+        pool = ConsentPurpose.objects.get(key="talent_pool")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = tenant_a.admin_client.post(f"/o/{tenant_a.slug}/consent/texts/", {
+            "purpose": pool.pk, "language": "en", "text": "New words about keeping your profile.",
+            "ask_renewal": "on"})
+    assert response.status_code == 302
+    first = ConsentRecord.all_tenants.filter(candidate=candidate, purpose__key="talent_pool", action="confirmed").first()
+    assert first.text.version == 1
+    assert ConsentRecord.all_tenants.filter(candidate=candidate, action="renewal_requested").exists()
+    page = Client().get(f"/p/{tenant_a.slug}/join/").content.decode()
+    assert "New words about keeping your profile." in page
+    assert tenant_a.recruiter_client.get(f"/o/{tenant_a.slug}/consent/texts/").status_code == 404
+
+
+def test_the_consent_dashboard(tenant_a):
+    _confirmed(tenant_a)
+    page = tenant_a.recruiter_client.get(f"/o/{tenant_a.slug}/consent/").content.decode()
+    assert "Job offers matching my profile: 1." in page and "opt-in rate from rejection emails" in page

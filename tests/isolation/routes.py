@@ -58,6 +58,7 @@ ROUTES = {
     "consent:stay_in_touch": NotTenant("a signed token names organization and candidate (tested in tests/consent)"),
     "consent:confirm": NotTenant("a signed token names the organization and the request (tested in tests/consent)"),
     "consent:preferences": NotTenant("a signed token names organization and candidate (tested in tests/consent)"),
+    "consent:data_copy": NotTenant("a signed, expiring token names organization and candidate"),
     "consent:unsubscribe": NotTenant("a signed token names organization, candidate and topic "
                                      "(tested in tests/consent)"),
     # --- organization pages ---
@@ -117,6 +118,8 @@ ROUTES = {
     "consent:record": Route(methods=("POST",), ids={"candidate_id": "candidate"},
                             body=lambda b: {"purposes": ["job_offers"], "frequency": "monthly", "note": "phone"}),
     "consent:export": Route(ids={"candidate_id": "candidate"}),
+    "consent:dashboard": Route(),
+    "consent:texts": Route(methods=("GET", "POST"), body=lambda b: {"language": "en", "text": "x"}),
     "consent:erase": Route(methods=("GET", "POST"), ids={"candidate_id": "candidate"},
                            body=lambda b: {"reason": "x", "confirmation": b["candidate_email"]}),
     "outreach:outbox": Route(),
