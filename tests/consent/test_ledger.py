@@ -126,4 +126,9 @@ def test_the_marketing_rule_over_random_ledgers(tenant_a, steps, dnc, bounced):
         valid = expected_state == "granted" and granted_at + timedelta(days=round(30.44 * 24)) > timezone.now()
         allowed = valid and not dnc and not bounced
         assert (marketing_refusal(candidate, "job_offers") is None) == allowed
+        # The queryset form used for audiences agrees with the single-candidate form.
+        from crm.models import Candidate
+        from outreach.selectors import marketing_audience
+
+        assert marketing_audience(Candidate.objects.filter(pk=candidate.pk), "job_offers").exists() == allowed
         transaction.set_rollback(True)
