@@ -1,6 +1,7 @@
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from .models import Membership, Organization, Role
 from .tenancy import reset_organization, set_organization
@@ -30,6 +31,7 @@ class OrganizationMiddleware:
             return self.get_response(request)
         finally:
             reset_organization(token)
+            timezone.deactivate()
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         slug = view_kwargs.get("org_slug")
@@ -52,6 +54,7 @@ class OrganizationMiddleware:
         request.organization = organization
         request.membership = membership
         set_organization(organization)
+        timezone.activate(organization.time_zone)  # pages show times in the organization's time zone
         if (
             request.resolver_match.url_name != "mfa_required"
             and organization.require_admin_mfa
