@@ -48,3 +48,10 @@ urlpatterns += [
     path("candidates/<int:candidate_id>/export/", consent_api.CandidateExportView.as_view(),
          name="candidate_export"),
 ]
+
+from talentpools import api as pools_api  # noqa: E402
+
+urlpatterns += [
+    path("tags/", pools_api.TagListView.as_view(), name="tag_list"),
+    path("candidates/<int:candidate_id>/tags/", pools_api.CandidateTagsView.as_view(), name="candidate_tags"),
+]

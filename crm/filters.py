@@ -53,6 +53,9 @@ class CandidateFilter(django_filters.FilterSet):
                                              widget=forms.DateInput(attrs={"type": "date"}))
     active_before = django_filters.DateFilter(method="filter_active_before", label="Inactive since",
                                               widget=forms.DateInput(attrs={"type": "date"}))
+    tags_all = django_filters.BaseInFilter(method="filter_tags_all", label="Has all these tags (ids)")
+    tags_any = django_filters.BaseInFilter(method="filter_tags_any", label="Has any of these tags (ids)")
+    tags_none = django_filters.BaseInFilter(method="filter_tags_none", label="Has none of these tags (ids)")
     external_id = django_filters.CharFilter(max_length=100)
     email = django_filters.CharFilter(method="filter_email", max_length=254)
 
@@ -89,6 +92,23 @@ class CandidateFilter(django_filters.FilterSet):
         # Nobody is active before being added (a constraint of the table), so the redundant
         # bound on created_at lets the "newest first" index start where matches begin.
         return queryset.filter(last_activity_at__lt=bound, created_at__lt=bound)
+
+    @staticmethod
+    def _tag_ids(value):
+        try:
+            return [int(v) for v in value][:50]
+        except (TypeError, ValueError) as error:
+            raise forms.ValidationError("Use tag ids separated by commas.") from error
+
+    # tag_ids is an integer array with a GIN index (with the tenant): @> for all, && for any.
+    def filter_tags_all(self, queryset, name, value):
+        return queryset.filter(tag_ids__contains=self._tag_ids(value)) if value else queryset
+
+    def filter_tags_any(self, queryset, name, value):
+        return queryset.filter(tag_ids__overlap=self._tag_ids(value)) if value else queryset
+
+    def filter_tags_none(self, queryset, name, value):
+        return queryset.exclude(tag_ids__overlap=self._tag_ids(value)) if value else queryset
 
     def filter_location(self, queryset, name, value):
         value = value.strip().lower()

@@ -87,6 +87,10 @@ def other_tenant_objects(tenant):
         reason = RejectionReason.objects.first()
         template = EmailTemplate.objects.filter(kind="generic").first()
         message = send_test(template=template, actor=tenant.admin, candidate=candidate)
+        from talentpools.services import tag_candidates, tag_create
+
+        tag = tag_create(name="Their tag")
+        tag_candidates(tag=tag, candidate_ids=[candidate.pk], actor=tenant.admin)
         preview_key = "their-preview-key"
         cache.set(f"preview:{tenant.organization.pk}:{preview_key}", "<p>Their secret preview</p>", 600)
     return {
@@ -108,6 +112,7 @@ def other_tenant_objects(tenant):
         "template": template.pk,
         "message": message.pk,
         "preview_key": preview_key,
+        "tag": tag.pk,
     }
 
 
