@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("webhooks/anymail/", include("anymail.urls")),
     path("", include("consent.urls")),
+    path("", include("talentpools.urls")),
     path("", include("outreach.urls")),
     path("", include("crm.urls")),
 ]

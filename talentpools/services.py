@@ -62,3 +62,44 @@ def untag_candidates(*, tag, candidate_ids):
                        "WHERE organization_id = %s AND id = ANY(%s)", [tag.pk, tag.organization_id,
                                                                        list(candidate_ids)])
     return deleted
+
+
+@transaction.atomic
+def tag_rename(*, tag, name):
+    name = " ".join((name or "").split())
+    if not name or len(name) > 60:
+        raise ServiceError("Use 1 to 60 characters.", field="name")
+    if Tag.objects.filter(name__iexact=name).exclude(pk=tag.pk).exists():
+        raise ServiceError("Another tag has this name; merge them instead.", field="name")
+    tag.name = name
+    tag.save(update_fields=["name"])
+    return tag
+
+
+@transaction.atomic
+def tag_merge(*, source, target, actor):
+    """Move every candidate of `source` to `target`, then delete `source`. Locks both tags first."""
+    from crm.audit import audit
+
+    if source.pk == target.pk:
+        raise ServiceError("Choose another tag to merge into.", field="target")
+    locked = {t.pk: t for t in Tag.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")}
+    if len(locked) != 2:
+        raise ServiceError("One of these tags no longer exists.", field="target")
+    ids = list(CandidateTag.objects.filter(tag=source).values_list("candidate_id", flat=True))
+    moved = tag_candidates(tag=target, candidate_ids=ids, actor=actor)
+    untag_candidates(tag=source, candidate_ids=ids)
+    audit("tag.merged", actor=actor, obj=target, details={"from": source.name, "candidates": len(ids)})
+    source.delete()
+    return moved
+
+
+@transaction.atomic
+def tag_delete(*, tag, actor):
+    from crm.audit import audit
+
+    ids = list(CandidateTag.objects.filter(tag=tag).values_list("candidate_id", flat=True))
+    untag_candidates(tag=tag, candidate_ids=ids)
+    audit("tag.deleted", actor=actor, details={"name": tag.name, "candidates": len(ids)})
+    tag.delete()
+    return len(ids)

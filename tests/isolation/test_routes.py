@@ -29,6 +29,7 @@ from crm.services import (
 from crm.tenancy import organization_scope
 from outreach.models import EmailTemplate, Message
 from outreach.services import send_test
+from talentpools.models import Tag
 
 from .routes import MISSING_ID, NOT_TENANT_PREFIXES, ROUTES, NotTenant, Route
 
@@ -154,6 +155,8 @@ def _snapshot(tenant):
             "templates": sorted(EmailTemplate.objects.values_list("id", "name", "version")),
             "messages": sorted(Message.objects.values_list("id", "status", "send_after")),
             "consent": sorted(ConsentState.objects.values_list("id", "state", "frequency")),
+            "tags": sorted(Tag.objects.values_list("id", "name")),
+            "tag_ids": sorted(Candidate.objects.values_list("id", "tag_ids")),
         }
 
 

@@ -61,3 +61,34 @@ def test_tagging_a_candidate_through_the_api(tenant_a, tagged, tenant_b):
         theirs = tag_create(name="Theirs")
     refused = tenant_a.api.post(f"/api/v1/candidates/{di.pk}/tags/", {"tag": theirs.pk}, format="json")
     assert refused.status_code == 400 and refused.json() == {"tag": ["No such tag."]}
+
+
+def test_rename_merge_and_delete_from_the_pages(tenant_a, tagged):
+    base = f"/o/{tenant_a.slug}/tags/"
+    client = tenant_a.recruiter_client
+    page = client.get(base).content.decode()
+    assert "Python" in page and f"?tags_all={tagged['python'].pk}" in page
+    dup = client.post(f"{base}{tagged['rust'].pk}/", {"action": "rename", "name": "python"}, follow=True)
+    assert "merge them instead" in dup.content.decode()
+    edit = client.get(f"{base}{tagged['python'].pk}/").content.decode()
+    assert "On <a" in edit and "2 candidates" in edit
+    client.post(f"{base}{tagged['python'].pk}/", {"action": "merge", "target": tagged["rust"].pk})
+    with tenant_a.scope():
+        assert not Tag.objects.filter(pk=tagged["python"].pk).exists()
+        rust_people = set(Candidate.objects.filter(tag_ids__contains=[tagged["rust"].pk]).values_list(
+            "first_name", flat=True))
+    assert rust_people == {"Ada", "Bo", "Cy"}
+    client.post(f"{base}{tagged['silver'].pk}/", {"action": "delete"})
+    with tenant_a.scope():
+        assert not Candidate.objects.filter(tag_ids__contains=[tagged["silver"].pk]).exists()
+
+
+def test_the_candidate_page_tags_and_untags(tenant_a, tagged):
+    di = tagged["people"]["Di"]
+    url = f"/o/{tenant_a.slug}/candidates/{di.pk}/"
+    tenant_a.recruiter_client.post(f"{url}tags/", {"tag": tagged["rust"].pk})
+    page = tenant_a.recruiter_client.get(url).content.decode()
+    assert 'id="tags-panel"' in page and "Remove the tag Rust" in page
+    tenant_a.recruiter_client.post(f"{url}tags/", {"tag": tagged["rust"].pk, "remove": "1"})
+    di.refresh_from_db()
+    assert di.tag_ids == []
