@@ -58,38 +58,44 @@ LIST_PARAMETERS = [
 ]
 
 
+def candidate_listing_response(request, queryset, *, default_ordering=None):
+    """A page of `queryset` narrowed by the list's filters, as the candidate list answers it."""
+    filterset = CandidateFilter(request.query_params, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    ordering = (request.query_params.get("ordering") or default_ordering
+                or default_sort(request.query_params))
+    if ordering not in SORTS:
+        raise ValidationError({"ordering": [f"Choose one of {', '.join(SORTS)}."]})
+    try:
+        size = int(request.query_params.get("page_size", 50))
+    except ValueError:
+        size = 0
+    if not 1 <= size <= 100:
+        raise ValidationError({"page_size": ["Use a whole number from 1 to 100."]})
+    try:
+        listing = selectors.candidate_listing(filterset.qs, sort=ordering,
+                                              cursor=request.query_params.get("cursor") or None, size=size)
+    except InvalidCursor as error:
+        raise ValidationError({"cursor": [str(error)]}) from error
+    next_url = None
+    if listing.page.next_cursor:
+        params = request.query_params.copy()
+        params["cursor"] = listing.page.next_cursor
+        next_url = request.build_absolute_uri(request.path) + "?" + urlencode(params, doseq=True)
+    return Response({
+        "count": listing.count,
+        "count_is_capped": listing.count_is_capped,
+        "next": next_url,
+        "results": CandidateSerializer(listing.page.rows, many=True).data,
+    })
+
+
 class CandidateListView(APIView):
     @extend_schema(parameters=LIST_PARAMETERS, responses=CandidateListSerializer, summary="List candidates",
                    operation_id="candidates_list")
     def get(self, request):
-        filterset = CandidateFilter(request.query_params, queryset=selectors.candidates())
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        ordering = request.query_params.get("ordering") or default_sort(request.query_params)
-        if ordering not in SORTS:
-            raise ValidationError({"ordering": [f"Choose one of {', '.join(SORTS)}."]})
-        try:
-            size = int(request.query_params.get("page_size", 50))
-        except ValueError:
-            size = 0
-        if not 1 <= size <= 100:
-            raise ValidationError({"page_size": ["Use a whole number from 1 to 100."]})
-        try:
-            listing = selectors.candidate_listing(filterset.qs, sort=ordering,
-                                                  cursor=request.query_params.get("cursor") or None, size=size)
-        except InvalidCursor as error:
-            raise ValidationError({"cursor": [str(error)]}) from error
-        next_url = None
-        if listing.page.next_cursor:
-            params = request.query_params.copy()
-            params["cursor"] = listing.page.next_cursor
-            next_url = request.build_absolute_uri(request.path) + "?" + urlencode(params, doseq=True)
-        return Response({
-            "count": listing.count,
-            "count_is_capped": listing.count_is_capped,
-            "next": next_url,
-            "results": CandidateSerializer(listing.page.rows, many=True).data,
-        })
+        return candidate_listing_response(request, selectors.candidates())
 
     @extend_schema(request=CandidateSerializer, responses={201: CandidateSerializer}, summary="Add a candidate")
     def post(self, request):

@@ -54,4 +54,13 @@ from talentpools import api as pools_api  # noqa: E402
 urlpatterns += [
     path("tags/", pools_api.TagListView.as_view(), name="tag_list"),
     path("candidates/<int:candidate_id>/tags/", pools_api.CandidateTagsView.as_view(), name="candidate_tags"),
+    path("tags/<int:tag_id>/candidates/", pools_api.TagCandidatesBulkView.as_view(), name="tag_candidates_bulk"),
+    path("operations/<int:operation_id>/", pools_api.OperationDetailView.as_view(), name="operation_detail"),
+    path("pools/", pools_api.PoolListView.as_view(), name="pool_list"),
+    path("pools/<int:pool_id>/", pools_api.PoolDetailView.as_view(), name="pool_detail"),
+    path("pools/<int:pool_id>/candidates/", pools_api.PoolCandidatesView.as_view(), name="pool_candidates"),
+    path("pools/<int:pool_id>/members/", pools_api.PoolMembersView.as_view(), name="pool_members"),
+    path("pools/<int:pool_id>/members/<int:candidate_id>/", pools_api.PoolMemberView.as_view(),
+         name="pool_member"),
+    path("jobs/<int:job_id>/matches/", pools_api.JobMatchesView.as_view(), name="job_matches"),
 ]

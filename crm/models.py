@@ -642,3 +642,53 @@ class FeedbackNote(TenantModel):
     @property
     def candidate_improvements(self):
         return self.edited_improvements if self.edited_at else self.improvements
+
+
+# --- Long operations ------------------------------------------------------------------------
+
+class OperationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Operation(TenantModel):
+    """A long job run by a worker (bulk tagging, rules over the base, imports), with its progress."""
+
+    kind = models.CharField(max_length=40)
+    label = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=OperationStatus.choices, default=OperationStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    # What the job needs to run (ids, filters) and what it reports when it ends.
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_by_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by_label = models.CharField(max_length=200, blank=True)
+    # Where the person goes back to when it ends (a page of the organization).
+    return_url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Moved by every progress report: a run silent for long was left by a dead worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def percent(self):
+        if self.status == OperationStatus.DONE:
+            return 100
+        return min(99, int(self.done * 100 / self.total)) if self.total else 0
+
+    @property
+    def finished(self):
+        return self.status in (OperationStatus.DONE, OperationStatus.FAILED)

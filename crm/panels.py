@@ -30,3 +30,28 @@ def candidate_panels(request, candidate):
         if html:
             rendered.append(html)
     return rendered
+
+
+_job_panels: dict[str, Panel] = {}
+
+
+def register_job_panel(name, *, order, render):
+    _job_panels[name] = Panel(name=name, order=order, render=render)
+
+
+def job_panels(request, job):
+    return [html for panel in sorted(_job_panels.values(), key=lambda p: p.order)
+            if (html := panel.render(request, job))]
+
+
+_candidate_list_panels: dict[str, Panel] = {}
+
+
+def register_candidate_list_panel(name, *, order, render):
+    """Boxes above the candidate list (bulk actions): `render(request, context)` gets the list's context."""
+    _candidate_list_panels[name] = Panel(name=name, order=order, render=render)
+
+
+def candidate_list_panels(request, context):
+    return [html for panel in sorted(_candidate_list_panels.values(), key=lambda p: p.order)
+            if (html := panel.render(request, context))]

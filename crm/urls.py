@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import candidates, pipeline
+from .views import candidates, operations, pipeline
 from .views import organizations as views
 
 urlpatterns = [
@@ -68,4 +68,9 @@ urlpatterns += [
          name="candidate_add_to_job"),
     path("o/<slug:org_slug>/candidates/<int:candidate_id>/silver-medalist/", pipeline.candidate_silver_medalist,
          name="candidate_silver_medalist"),
+]
+
+urlpatterns += [
+    path("o/<slug:org_slug>/operations/", operations.operation_list, name="operation_list"),
+    path("o/<slug:org_slug>/operations/<int:operation_id>/", operations.operation_detail, name="operation_detail"),
 ]

@@ -13,7 +13,7 @@ from .. import selectors, services
 from ..filters import SORTS, CandidateFilter, default_sort
 from ..forms import ActivityNoteForm, AddToJobForm, CandidateForm, DoNotContactForm
 from ..pagination import InvalidCursor
-from ..panels import candidate_panels
+from ..panels import candidate_list_panels, candidate_panels
 from ..permissions import RECRUITING, role_required
 from ..services import DuplicateCandidate, ServiceError
 
@@ -52,6 +52,8 @@ def candidate_list(request, org_slug):
         "query_without_sort": "&".join(f"{k}={v}" for k, v in query.items() if k != "sort"),
         "filtered": any(v for k, v in request.GET.items() if k not in ("sort", "cursor", "size")),
     }
+    if not request.htmx or request.htmx.boosted:
+        context["list_panels"] = candidate_list_panels(request, context)
     template = "crm/candidates/list.html#results" if request.htmx and not request.htmx.boosted else \
         "crm/candidates/list.html"
     status = 400 if filterset.errors or cursor_error else 200

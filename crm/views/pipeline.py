@@ -25,6 +25,7 @@ from ..models import (
     JobStatus,
     Stage,
 )
+from ..panels import job_panels
 from ..permissions import EVERYONE, RECRUITING, role_required
 from ..services import ServiceError
 
@@ -103,6 +104,7 @@ def job_detail(request, org_slug, job_id):
         "stages": [Stage(stage) for stage in PIPELINE],
         "managers": [a.user for a in managers],
         "add_form": AddCandidateToJobForm(),
+        "panels": job_panels(request, job),
     }
     return render(request, "crm/jobs/detail.html", context)
 
@@ -328,7 +330,10 @@ def candidate_add_to_job(request, org_slug, candidate_id):
         except ServiceError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"Added to the pipeline of {application.job.title}.")
+            messages.success(request, f"{candidate.full_name} added to the pipeline of {application.job.title}.")
+    back = request.POST.get("next") or ""
+    if back.startswith(f"/o/{org_slug}/") and "//" not in back:
+        return redirect(back)
     return redirect("candidate_detail", org_slug=org_slug, candidate_id=candidate.pk)
 
 

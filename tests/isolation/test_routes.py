@@ -15,6 +15,7 @@ from crm.models import (
     Invitation,
     Job,
     Membership,
+    Operation,
     RejectionReason,
     Role,
 )
@@ -29,7 +30,7 @@ from crm.services import (
 from crm.tenancy import organization_scope
 from outreach.models import EmailTemplate, Message
 from outreach.services import send_test
-from talentpools.models import Tag
+from talentpools.models import JobTag, PoolMember, Tag, TaggingRule, TalentPool
 
 from .routes import MISSING_ID, NOT_TENANT_PREFIXES, ROUTES, NotTenant, Route
 
@@ -92,6 +93,17 @@ def other_tenant_objects(tenant):
 
         tag = tag_create(name="Their tag")
         tag_candidates(tag=tag, candidate_ids=[candidate.pk], actor=tenant.admin)
+        from crm.operations import operation_create
+        from talentpools.services import job_tags_set, pool_add_members, pool_create, rule_create
+
+        pool = pool_create(name="Their smart pool", kind="smart", actor=tenant.admin,
+                           definition={"tags_any": [tag.pk]})
+        static_pool = pool_create(name="Their hand-picked pool", kind="static", actor=tenant.admin)
+        pool_add_members(pool=static_pool, candidate_ids=[candidate.pk], actor=tenant.admin)
+        rule = rule_create(condition="keyword", value="cobol", tag_id=tag.pk, actor=tenant.admin)
+        job_tags_set(job=job, tag_ids=[tag.pk])
+        operation = operation_create(kind="bulk.tag", label="Their operation", total=1, params={},
+                                     actor=tenant.admin)
         preview_key = "their-preview-key"
         cache.set(f"preview:{tenant.organization.pk}:{preview_key}", "<p>Their secret preview</p>", 600)
     return {
@@ -114,6 +126,10 @@ def other_tenant_objects(tenant):
         "message": message.pk,
         "preview_key": preview_key,
         "tag": tag.pk,
+        "pool": pool.pk,
+        "static_pool": static_pool.pk,
+        "rule": rule.pk,
+        "operation": operation.pk,
     }
 
 
@@ -126,6 +142,8 @@ def _assert_nothing_of_theirs(response, theirs):
     assert b"Theirs Only" not in content and b'"Theirs"' not in content
     assert b"Their secret job" not in content and b"Theirs strengths" not in content
     assert b"Their secret preview" not in content
+    assert b"Their smart pool" not in content and b"Their hand-picked pool" not in content
+    assert b"Their operation" not in content and b"Their tag" not in content
 
 
 TENANT_ROUTES = sorted(name for name, spec in ROUTES.items() if isinstance(spec, Route))
@@ -157,6 +175,11 @@ def _snapshot(tenant):
             "consent": sorted(ConsentState.objects.values_list("id", "state", "frequency")),
             "tags": sorted(Tag.objects.values_list("id", "name")),
             "tag_ids": sorted(Candidate.objects.values_list("id", "tag_ids")),
+            "pools": sorted(TalentPool.objects.values_list("id", "name", "definition", "updated_at")),
+            "pool_members": sorted(PoolMember.objects.values_list("id", "pool_id", "candidate_id")),
+            "rules": sorted(TaggingRule.objects.values_list("id", "active", "tag_id")),
+            "job_tags": sorted(JobTag.objects.values_list("job_id", "tag_id")),
+            "operations": sorted(Operation.objects.values_list("id", "status")),
         }
 
 
@@ -225,6 +248,10 @@ def test_ids_in_bodies_answer_like_missing_ones(tenant_a, tenant_b):
         ours = candidate_create(actor=tenant_a.admin, first_name="Ours", email="ours@acme.test")
         job = job_save(actor=tenant_a.admin, title="Our job", status="open")
         application = application_create(actor=tenant_a.admin, candidate=ours, job=job, stage="final")
+        from talentpools.services import pool_create, tag_create
+
+        our_tag = tag_create(name="Our tag")
+        our_pool = pool_create(name="Our pool", kind="static", actor=tenant_a.admin)
     before = _snapshot(tenant_b)
     slug = tenant_a.slug
 
@@ -243,6 +270,15 @@ def test_ids_in_bodies_answer_like_missing_ones(tenant_a, tenant_b):
          lambda t: {"reason": pick("rejection_reason", t), "version": application.version}),
         (f"/o/{slug}/jobs/new/", lambda t: {"title": "New", "status": "open",
                                             "hiring_managers": [pick("hiring_manager_id", t)]}),
+        (f"/o/{slug}/candidates/bulk/", lambda t: {"action": "tag", "tag": pick("tag", t), "candidate": [ours.pk]}),
+        (f"/o/{slug}/candidates/bulk/", lambda t: {"action": "add_to_pool", "pool": pick("static_pool", t),
+                                                    "candidate": [ours.pk]}),
+        (f"/o/{slug}/candidates/bulk/", lambda t: {"action": "tag", "tag": our_tag.pk, "scope": "all",
+                                                    "pool_scope": pick("pool", t)}),
+        (f"/o/{slug}/candidates/{ours.pk}/pools/", lambda t: {"pool": pick("static_pool", t)}),
+        (f"/o/{slug}/pools/new/", lambda t: {"kind": "smart", "name": "P", "tags_any": [pick("tag", t)]}),
+        (f"/o/{slug}/tags/rules/", lambda t: {"condition": "keyword", "keyword": "x", "tag": pick("tag", t)}),
+        (f"/o/{slug}/jobs/{job.pk}/matches/", lambda t: {"tags": [pick("tag", t)]}),
     ]
     for url, body_for in cases:
         theirs_response, missing_response = both(url, body_for)
@@ -253,6 +289,13 @@ def test_ids_in_bodies_answer_like_missing_ones(tenant_a, tenant_b):
         ("/api/v1/applications/", lambda t: {"candidate": pick("candidate", t), "job": job.pk}),
         ("/api/v1/applications/", lambda t: {"candidate": ours.pk, "job": pick("job", t)}),
         (f"/api/v1/applications/{application.pk}/reject/", lambda t: {"reason": pick("rejection_reason", t)}),
+        ("/api/v1/pools/", lambda t: {"name": f"P{t}", "kind": "smart", "definition": {"tags_all": [pick("tag", t)]}}),
+        ("/api/v1/pools/", lambda t: {"name": f"P{t}", "kind": "smart",
+                                      "definition": {"rejection_reasons": [pick("rejection_reason", t)]}}),
+        (f"/api/v1/tags/{our_tag.pk}/candidates/", lambda t: {"candidates": [pick("candidate", t)]}),
+        (f"/api/v1/tags/{our_tag.pk}/candidates/", lambda t: {"pool": pick("pool", t)}),
+        (f"/api/v1/tags/{our_tag.pk}/candidates/", lambda t: {"filter": {"tags_any": [pick("tag", t)]}}),
+        (f"/api/v1/pools/{our_pool.pk}/members/", lambda t: {"candidates": [pick("candidate", t)]}),
     ]:
         theirs_response = client.post(url, body_for(True), format="json")
         missing_response = client.post(url, body_for(False), format="json")

@@ -1,0 +1,77 @@
+"""Long operations: a row with progress that a page polls, and the worker side that moves it.
+
+    operation = operation_create(kind="tag.bulk", label="Tag 34,120 candidates “python”", total=34_120,
+                                 params={...}, actor=request.user)
+    some_task.delay_on_commit(operation_id=operation.pk, organization_id=operation.organization_id)
+
+The task calls `operation_run(operation_id, body)`; `body(operation, progress)` does the work in
+batches and calls `progress(done)` after each; what it returns is stored as the result.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from .audit import actor_label
+from .models import ApiKey, Operation, OperationStatus
+from .services import ServiceError
+
+logger = logging.getLogger(__name__)
+
+# A run still "running" after this long was left by a dead worker: a redelivered task takes it over.
+STALLED_AFTER = timedelta(minutes=10)
+
+
+def operation_create(*, kind, label, total, params, actor, return_url=""):
+    return Operation.objects.create(
+        kind=kind, label=label[:300], total=total, params=params, return_url=return_url,
+        created_by=actor if actor is not None and not isinstance(actor, ApiKey) else None,
+        created_by_api_key=actor if isinstance(actor, ApiKey) else None,
+        created_by_label=actor_label(actor),
+    )
+
+
+def _claim(operation_id):
+    now = timezone.now()
+    claimable = Operation.objects.filter(pk=operation_id).filter(
+        status=OperationStatus.QUEUED) | Operation.objects.filter(
+        pk=operation_id, status=OperationStatus.RUNNING, heartbeat_at__lt=now - STALLED_AFTER)
+    return claimable.update(status=OperationStatus.RUNNING, started_at=now, heartbeat_at=now) == 1
+
+
+def operation_run(operation_id, body):
+    """Run `body` for the operation once (a second delivery of a live run does nothing)."""
+    if not _claim(operation_id):
+        logger.info("operation %s is taken or finished; nothing to do", operation_id)
+        return None
+    operation = Operation.objects.get(pk=operation_id)
+
+    def progress(done, total=None):
+        fields = {"done": done, "heartbeat_at": timezone.now()}
+        if total is not None:
+            fields["total"] = total
+        Operation.objects.filter(pk=operation_id).update(**fields)
+
+    try:
+        result = body(operation, progress) or {}
+    except ServiceError as error:
+        Operation.objects.filter(pk=operation_id).update(status=OperationStatus.FAILED, message=error.message[:500],
+                                                         finished_at=timezone.now())
+        return None
+    except Exception:
+        logger.exception("operation %s failed", operation_id)
+        Operation.objects.filter(pk=operation_id).update(
+            status=OperationStatus.FAILED, finished_at=timezone.now(),
+            message="Something went wrong on our side; what was done so far is kept. Try again.")
+        raise
+    with transaction.atomic():
+        operation = Operation.objects.select_for_update().get(pk=operation_id)
+        operation.status = OperationStatus.DONE
+        operation.done = max(operation.done, operation.total)
+        operation.result = result
+        operation.message = result.get("message", "")[:500] if isinstance(result, dict) else ""
+        operation.finished_at = timezone.now()
+        operation.save(update_fields=["status", "done", "result", "message", "finished_at"])
+    return result

@@ -1,0 +1,129 @@
+"""Candidates to reconnect with when a job opens: the talent base ranked against the job.
+
+Silver medalists come first; then, within each group, the score: 3 points per required skill the
+candidate has, 2 per job tag they carry, 2 for the job's seniority (1 for the next level up or
+down), and up to 3 for how far they got in an earlier application. Do-not-contact candidates,
+erased ones (gone from the base) and anyone already in this job's pipeline are left out. Each
+match says why it matched.
+
+The query ranks on what sits in the candidate row (arrays with GIN indexes), keeps the best
+`SHORTLIST` and only then reads their applications for the stage points, so its cost does not
+grow with the applications of the whole base.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from crm.models import PIPELINE, Application, Candidate, Seniority, Stage
+from crm.tenancy import require_organization_id
+
+from .models import JobTag, Tag
+
+SHORTLIST = 300
+SENIORITY_ORDER = list(Seniority.values)
+STAGE_POINTS = {Stage.INTERVIEW: 1, Stage.FINAL: 2, Stage.OFFER: 3, Stage.HIRED: 3}
+
+
+@dataclass
+class Match:
+    candidate: Candidate
+    score: int
+    reasons: list = field(default_factory=list)
+    best_application: Application | None = None
+
+    @property
+    def why(self):
+        return "; ".join(self.reasons)
+
+
+def job_tag_ids(job):
+    return list(JobTag.objects.filter(job=job).values_list("tag_id", flat=True))
+
+
+def _nearby_seniorities(level):
+    if level not in SENIORITY_ORDER:
+        return []
+    i = SENIORITY_ORDER.index(level)
+    return [SENIORITY_ORDER[j] for j in (i - 1, i + 1) if 0 <= j < len(SENIORITY_ORDER)]
+
+
+def _shortlist(organization_id, job, skills, tags, limit):
+    nearby = _nearby_seniorities(job.seniority)
+    sql = """
+        SELECT c.id,
+               (SELECT count(*) FROM unnest(c.skills) s WHERE s = ANY(%(skills)s::varchar[])) * 3
+             + (SELECT count(*) FROM unnest(c.tag_ids) t WHERE t = ANY(%(tags)s::int[])) * 2
+             + CASE WHEN c.seniority = %(seniority)s THEN 2
+                    WHEN c.seniority = ANY(%(nearby)s::varchar[]) THEN 1 ELSE 0 END AS score
+        FROM crm_candidate c
+        WHERE c.organization_id = %(org)s
+          AND NOT c.do_not_contact
+          AND (c.skills && %(skills)s::varchar[] OR c.tag_ids && %(tags)s::int[])
+          AND NOT EXISTS (SELECT 1 FROM crm_application a
+                          WHERE a.organization_id = %(org)s AND a.candidate_id = c.id AND a.job_id = %(job)s)
+        ORDER BY c.silver_medalist DESC, score DESC, c.last_activity_at DESC, c.id DESC
+        LIMIT %(limit)s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"org": organization_id, "skills": skills, "tags": tags, "job": job.pk,
+                             "seniority": job.seniority or "", "nearby": nearby, "limit": limit})
+        return cursor.fetchall()
+
+
+def job_matches(job, *, limit=25):
+    """The best `limit` candidates to reconnect with for `job`, each with the reasons it matched."""
+    organization_id = require_organization_id()
+    skills = sorted({s.lower() for s in job.required_skills})
+    tags = job_tag_ids(job)
+    if not skills and not tags:
+        return []
+    rows = _shortlist(organization_id, job, skills, tags, max(SHORTLIST, limit))
+    if not rows:
+        return []
+    base_scores = dict(rows)
+    candidates = Candidate.objects.in_bulk([pk for pk, _ in rows])
+    best = {}
+    for application in (Application.objects.filter(candidate_id__in=list(base_scores))
+                        .exclude(job=job).select_related("job").order_by("-decided_at", "-id")):
+        current = best.get(application.candidate_id)
+        if current is None or _reach(application) > _reach(current):
+            best[application.candidate_id] = application
+    tag_names = dict(Tag.objects.filter(pk__in=tags).values_list("pk", "name"))
+    matches = []
+    for pk, base in rows:
+        candidate = candidates.get(pk)
+        if candidate is None:
+            continue
+        application = best.get(pk)
+        stage_points = STAGE_POINTS.get(application.furthest_stage, 0) if application else 0
+        match = Match(candidate=candidate, score=base + stage_points, best_application=application)
+        match.reasons = _reasons(candidate, job, skills, tags, tag_names, application)
+        matches.append(match)
+    matches.sort(key=lambda m: (m.candidate.silver_medalist, m.score, m.candidate.last_activity_at, m.candidate.pk),
+                 reverse=True)
+    return matches[:limit]
+
+
+def _reach(application):
+    return PIPELINE.index(application.furthest_stage) if application.furthest_stage in PIPELINE else -1
+
+
+def _reasons(candidate, job, skills, tags, tag_names, application):
+    reasons = []
+    if candidate.silver_medalist:
+        reasons.append("Silver medalist" + (f": {candidate.silver_medalist_note}" if candidate.silver_medalist_note
+                                            else ""))
+    shared_skills = [s for s in skills if s in candidate.skills]
+    if shared_skills:
+        reasons.append(f"{len(shared_skills)} of {len(skills)} skills: {', '.join(shared_skills)}")
+    shared_tags = [tag_names[t] for t in tags if t in candidate.tag_ids and t in tag_names]
+    if shared_tags:
+        reasons.append(f"Tagged {', '.join(shared_tags)}")
+    if job.seniority and candidate.seniority == job.seniority:
+        reasons.append(f"{candidate.get_seniority_display()}, as the job")
+    elif job.seniority and candidate.seniority in _nearby_seniorities(job.seniority):
+        reasons.append(f"{candidate.get_seniority_display()}, one level from the job")
+    if application is not None and application.furthest_stage in STAGE_POINTS:
+        reasons.append(f"Reached {Stage(application.furthest_stage).label.lower()} for {application.job.title}")
+    return reasons
