@@ -52,8 +52,8 @@ def candidate_list(request, org_slug):
         "query_without_sort": "&".join(f"{k}={v}" for k, v in query.items() if k != "sort"),
         "filtered": any(v for k, v in request.GET.items() if k not in ("sort", "cursor", "size")),
     }
-    if not request.htmx or request.htmx.boosted:
-        context["list_panels"] = candidate_list_panels(request, context)
+    # Inside the results, so that htmx refreshes them with the filters (bulk "all matches" reads them).
+    context["list_panels"] = candidate_list_panels(request, context)
     template = "crm/candidates/list.html#results" if request.htmx and not request.htmx.boosted else \
         "crm/candidates/list.html"
     status = 400 if filterset.errors or cursor_error else 200

@@ -346,3 +346,24 @@ def test_pool_pages_work_empty_and_full(tenant_a):
     client.post(f"/o/{slug}/pools/{static.pk}/remove/", {"candidate": bo.pk})
     assert "Nobody in this pool yet" in client.get(f"/o/{slug}/pools/{static.pk}/").content.decode()
     assert client.get(f"/o/{slug}/pools/{smart.pk}/?cursor=forged").status_code == 400
+
+
+def test_the_bulk_bar_follows_the_filters_of_the_list(tenant_a):
+    """Filtering with htmx refreshes the bar, so that "all matches" means the matches on screen."""
+    import re
+    from html import unescape
+
+    with tenant_a.scope():
+        tag = tag_create(name="Seniors")
+        CandidateFactory(organization=tenant_a.organization, seniority="senior")
+        for _ in range(2):
+            CandidateFactory(organization=tenant_a.organization, seniority="junior")
+    client = tenant_a.recruiter_client
+    partial = client.get(f"/o/{tenant_a.slug}/candidates/", {"seniority": "senior"}, HTTP_HX_REQUEST="true")
+    html = partial.content.decode()
+    assert 'id="bulk-form"' in html and "All 1 matches" in html
+    query = unescape(re.search(r'name="query" value="([^"]*)"', html).group(1))
+    assert "seniority=senior" in query
+    response = client.post(f"/o/{tenant_a.slug}/candidates/bulk/", {
+        "action": "tag", "tag": tag.pk, "scope": "all", "query": query}, follow=True)
+    assert "1 candidate newly tagged" in response.content.decode()

@@ -50,3 +50,6 @@ def seed_hooks(organization, *, recruiter, hiring_manager):
 
     seed_candidates(organization, actor=recruiter)
     seed_pipeline(organization, recruiter=recruiter, hiring_manager=hiring_manager)
+    from talentpools.demo import seed_pools
+
+    seed_pools(organization, recruiter=recruiter)
