@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from consent.models import Action, ConsentPurpose, ConsentState, Source, State
+from consent.models import Action, ConsentPurpose, ConsentState, Source
 from consent.services import record
 from crm.models import Candidate, RejectionReason
 from crm.services import application_create, application_reject, job_save
