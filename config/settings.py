@@ -276,6 +276,9 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "crm.models.Stage",
         "PipelineStageEnum": "crm.models.PIPELINE_CHOICES",
         "OfferDeclinedReasonEnum": "crm.models.OfferDeclinedReason",
+        "PoolKindEnum": "talentpools.models.PoolKind",
+        "TemplateKindEnum": "outreach.models.TemplateKind",
+        "TagCategoryEnum": "talentpools.models.TagCategory",
     },
 }
 

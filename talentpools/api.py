@@ -74,7 +74,7 @@ class OperationSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField()
     url = serializers.SerializerMethodField()
 
-    def get_url(self, operation):
+    def get_url(self, operation) -> str:
         return f"/api/v1/operations/{operation.pk}/"
 
 
