@@ -60,6 +60,7 @@ class OrganizationSettingsForm(forms.ModelForm):
             "name", "time_zone", "working_days", "default_language", "sender_name", "sender_email",
             "reply_to_email", "postal_address", "privacy_notice_url", "retention_months",
             "stale_after_working_days", "notice_limit_working_days", "message_retention_days", "open_tracking",
+            "marketing_cap_days", "campaign_rate_per_minute",
             "brand_colour", "require_admin_mfa",
         ]
         widgets = {

@@ -103,6 +103,12 @@ class Organization(models.Model):
         default=5, validators=[MinValueValidator(1), MaxValueValidator(60)],
         help_text="Open applications without movement for this many working days show as waiting.",
     )
+    marketing_cap_days = models.PositiveSmallIntegerField(
+        "days between marketing emails", default=7, validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="A candidate gets at most one campaign email in this many days, whatever the campaigns.")
+    campaign_rate_per_minute = models.PositiveIntegerField(
+        "campaign emails per minute", default=600, validators=[MinValueValidator(1), MaxValueValidator(60_000)],
+        help_text="All workers together send at most this many campaign emails a minute for this organization.")
     require_admin_mfa = models.BooleanField(
         default=False, help_text="Admins must turn on two-factor authentication to use this organization."
     )

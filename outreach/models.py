@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -79,6 +80,7 @@ class MessageStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     SUPPRESSED = "suppressed", "Not sent"
     NEEDS_REVIEW = "needs_review", "Needs review"
+    HELD = "held", "Held (campaign paused)"
 
 
 # Statuses a provider event may move a sent message to, in the order they can happen.
@@ -118,6 +120,10 @@ class Message(TenantModel):
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
     approved_at = models.DateTimeField(null=True, blank=True)
+    # Campaign emails: the run that queued them, and the consent purpose they need (frequency is per topic).
+    campaign_run = models.ForeignKey("CampaignRun", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="messages")
+    topic = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -132,6 +138,11 @@ class Message(TenantModel):
             models.Index(fields=["provider_message_id"], name="message_provider_id"),
             models.Index(fields=["organization", "candidate", "-created_at"], name="message_candidate"),
             models.Index(fields=["organization", "status", "-created_at"], name="message_org_status"),
+            models.Index(fields=["campaign_run", "status"], condition=models.Q(campaign_run__isnull=False),
+                         name="message_run_status"),
+            # The frequency and cap checks: a candidate's recent marketing sends.
+            models.Index(fields=["candidate", "sent_at"], condition=models.Q(purpose="marketing"),
+                         name="message_marketing_sent"),
         ]
 
     def __str__(self):
@@ -152,3 +163,142 @@ class MessageEvent(TenantModel):
     class Meta:
         ordering = ["occurred_at", "id"]
         constraints = [models.UniqueConstraint(fields=["organization", "event_id"], name="message_event_unique")]
+
+
+# --- Campaigns ---------------------------------------------------------------------------------
+
+class CampaignTopic(models.TextChoices):
+    JOB_OFFERS = "job_offers", "Job offers"
+    EVENTS = "events", "Event invitation"
+    COMPANY_NEWS = "company_news", "Company news"
+    TESTIMONIALS = "testimonials", "Employee testimonials"
+    JOB_MARKET = "job_market", "Job-market information"
+    RE_ENGAGEMENT = "re_engagement", "Re-engagement check-in"
+
+
+# The consent purpose a topic needs, and the template kinds that fit it.
+TOPIC_PURPOSE = {
+    CampaignTopic.JOB_OFFERS: "job_offers", CampaignTopic.EVENTS: "events",
+    CampaignTopic.COMPANY_NEWS: "company_news", CampaignTopic.TESTIMONIALS: "testimonials",
+    CampaignTopic.JOB_MARKET: "job_market", CampaignTopic.RE_ENGAGEMENT: "talent_pool",
+}
+TOPIC_TEMPLATE_KINDS = {
+    CampaignTopic.JOB_OFFERS: [TemplateKind.JOB_OFFERS_DIGEST],
+    CampaignTopic.EVENTS: [TemplateKind.EVENT_INVITATION],
+    CampaignTopic.COMPANY_NEWS: [TemplateKind.COMPANY_NEWS],
+    CampaignTopic.TESTIMONIALS: [TemplateKind.COMPANY_NEWS],
+    CampaignTopic.JOB_MARKET: [TemplateKind.COMPANY_NEWS],
+    CampaignTopic.RE_ENGAGEMENT: [TemplateKind.RE_ENGAGEMENT],
+}
+
+
+class Schedule(models.TextChoices):
+    NOW = "now", "As soon as it is launched"
+    ONCE = "once", "Once, at a date and time"
+    WEEKLY = "weekly", "Every week"
+    MONTHLY = "monthly", "Every month"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    PAUSED = "paused", "Paused"
+    FINISHED = "finished", "Finished"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Campaign(TenantModel):
+    """A marketing email to pools of candidates, once or on a recurring schedule."""
+
+    name = models.CharField(max_length=120)
+    topic = models.CharField(max_length=20, choices=CampaignTopic.choices)
+    # Pools the audience comes from (a union), narrowed by extra filters (a smart pool's definition).
+    pool_ids = ArrayField(models.IntegerField(), default=list, blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    template = models.ForeignKey(EmailTemplate, on_delete=models.PROTECT, related_name="+")
+    # {language: template id}: recipients in another language get the main template.
+    language_templates = models.JSONField(default=dict, blank=True)
+    schedule = models.CharField(max_length=10, choices=Schedule.choices, default=Schedule.NOW)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    weekday = models.PositiveSmallIntegerField(null=True, blank=True)
+    day_of_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    send_time = models.TimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
+    max_jobs = models.PositiveSmallIntegerField(default=5)
+    event_name = models.CharField(max_length=200, blank=True)
+    event_starts_at = models.DateTimeField(null=True, blank=True)
+    event_place = models.CharField(max_length=300, blank=True)
+    referral = models.BooleanField(default=False, help_text="Add a link recipients can pass on to a friend.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["next_run_at"], condition=models.Q(status="scheduled"),
+                                name="campaign_due")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def purpose_key(self):
+        return TOPIC_PURPOSE[self.topic]
+
+    @property
+    def recurring(self):
+        return self.schedule in (Schedule.WEEKLY, Schedule.MONTHLY)
+
+
+class RunStatus(models.TextChoices):
+    PREPARING = "preparing", "Preparing the recipients"
+    SENDING = "sending", "Sending"
+    PAUSED = "paused", "Paused"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+class CampaignRun(TenantModel):
+    """One send of a campaign: its recipients are rows of the outbox (rendered when sent)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")
+    planned_for = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PREPARING)
+    audience = models.PositiveIntegerField(default=0)
+    queued = models.PositiveIntegerField(default=0)
+    # {reason: count} of who the audience lost before anything was queued.
+    excluded = models.JSONField(default=dict, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    prepared_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-planned_for", "-id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "planned_for"], name="campaign_run_once")]
+
+    def __str__(self):
+        return f"{self.campaign} ({self.planned_for:%Y-%m-%d %H:%M})"
+
+
+class RsvpAnswer(models.TextChoices):
+    YES = "yes", "Coming"
+    NO = "no", "Not coming"
+
+
+class Rsvp(TenantModel):
+    """A candidate's answer to an event invitation."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="rsvps")
+    candidate = models.ForeignKey("crm.Candidate", on_delete=models.CASCADE, related_name="rsvps")
+    answer = models.CharField(max_length=3, choices=RsvpAnswer.choices)
+    answered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "candidate"], name="rsvp_once")]
