@@ -163,6 +163,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "outbox-tick": {"task": "outreach.tasks.outbox_tick", "schedule": 10.0},
+    "due-campaigns": {"task": "outreach.tasks.run_due_campaigns", "schedule": 30.0},
     "purge-message-bodies": {"task": "outreach.tasks.purge_message_bodies", "schedule": 24 * 3600.0},
     "consent-retention": {"task": "consent.tasks.consent_retention_daily", "schedule": 24 * 3600.0},
 }

@@ -394,12 +394,13 @@ class ActivityKind(models.TextChoices):
     REPLY = "reply", "Replied"
     DO_NOT_CONTACT = "do_not_contact", "Do not contact"
     EXPORT = "export", "Data export"
+    RSVP = "rsvp", "Answered an invitation"
 
 
 # What the candidate did or a recruiter's real contact: these move `last_activity_at`.
 ACTIVITY_KINDS_THAT_COUNT = {
     ActivityKind.APPLIED, ActivityKind.REPLY, ActivityKind.CLICK, ActivityKind.CONSENT,
-    ActivityKind.CALL, ActivityKind.INTERVIEW,
+    ActivityKind.CALL, ActivityKind.INTERVIEW, ActivityKind.RSVP,
 }
 
 

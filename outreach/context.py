@@ -33,9 +33,11 @@ def build_context(*, organization, candidate, application=None, language="en", r
         "rejection_reason": "",
         "feedback": {"strengths": "", "improvements": ""},
         # Personal links arrive with the consent pages; until then they render empty.
-        "links": {"stay_in_touch": "", "preferences": "", "unsubscribe": "", "confirm": "", **(links or {})},
+        "links": {"stay_in_touch": "", "preferences": "", "unsubscribe": "", "confirm": "", "referral": "",
+                  **(links or {})},
         "matching_jobs": [],
         "event": {"name": "", "date": "", "place": "", "rsvp_link": ""},
+        "remembered": {"job_title": "", "stage_reached": "", "applied_on": ""},
     }
     if application is not None:
         stage = application.stage_before_close or application.furthest_stage
@@ -49,3 +51,50 @@ def build_context(*, organization, candidate, application=None, language="en", r
         else:
             context[key] = value
     return context
+
+
+def campaign_fields(message, *, site_url):
+    """What a campaign email adds to the merge fields for its recipient; None when it has nothing to say
+    (a job digest without a matching open job)."""
+    from django.utils import formats
+
+    from consent import tokens
+    from crm.models import PIPELINE, Application
+
+    from .models import Campaign, CampaignTopic
+
+    campaign = Campaign.objects.select_related("organization").get(pk=message.context["campaign_id"])
+    candidate = message.candidate
+    organization = campaign.organization
+    fields = {}
+    if campaign.topic == CampaignTopic.JOB_OFFERS:
+        from talentpools.matching import jobs_for_candidate, open_jobs_for_matching
+
+        jobs = jobs_for_candidate(candidate, open_jobs_for_matching(), limit=campaign.max_jobs)
+        if not jobs:
+            return None
+        fields["matching_jobs"] = [{"title": job.title, "location": job.location or ("Remote" if job.remote else ""),
+                                    "url": f"{site_url}/p/{organization.slug}/jobs/{job.pk}/"} for job in jobs]
+    if campaign.topic == CampaignTopic.EVENTS:
+        starts = campaign.event_starts_at.astimezone(organization.time_zone)
+        fields["event"] = {
+            "name": campaign.event_name, "place": campaign.event_place,
+            "date": formats.date_format(starts, "l j F Y, H:i"),
+            "rsvp_link": f"{site_url}/p/rsvp/{tokens.make('rsvp', o=organization.pk, c=candidate.pk, k=campaign.pk)}/",
+        }
+    best = None
+    for application in Application.objects.filter(candidate=candidate).select_related("job"):
+        stage = application.stage_before_close or application.furthest_stage
+        rank = PIPELINE.index(stage) if stage in PIPELINE else -1
+        if best is None or rank > best[0]:
+            best = (rank, application, stage)
+    if best is not None:
+        _, application, stage = best
+        language = message.language if message.language in STAGE_WORDS else "en"
+        fields["remembered"] = {"job_title": application.job.title,
+                                "stage_reached": STAGE_WORDS[language].get(stage, ""),
+                                "applied_on": formats.date_format(application.applied_at, "F Y")}
+    if campaign.referral:
+        fields.setdefault("links", {})["referral"] = (
+            f"{site_url}/p/{organization.slug}/join/?ref={tokens.make('ref', o=organization.pk, c=candidate.pk)}")
+    return fields

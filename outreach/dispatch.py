@@ -105,7 +105,7 @@ def personal_links(message):
     return links
 
 
-def render_message(message):
+def render_message(message, extra=None):
     """Subject, HTML, text and headers of `message`, rendered now from its template and context."""
     from crm.models import User
 
@@ -113,8 +113,8 @@ def render_message(message):
     recruiter = User.objects.filter(pk=message.context.get("recruiter_id")).first()
     links = personal_links(message)
     context = build_context(organization=organization, candidate=message.candidate, application=message.application,
-                            language=message.language, recruiter=recruiter, extra=message.context.get("fields"),
-                            links=links)
+                            language=message.language, recruiter=recruiter,
+                            extra={**message.context.get("fields", {}), **(extra or {})}, links=links)
     template = message.template
     rendered = render_email(subject=template.subject, html_body=template.html_body, text_body=template.text_body,
                             context=context)
@@ -166,21 +166,40 @@ def send_one(message_id):
     with organization_scope(message.organization):
         reason = refusal(message)
         if reason is not None:
-            Message.all_tenants.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-                status=MessageStatus.SUPPRESSED, status_reason=reason, updated_at=timezone.now())
-            return "suppressed"
+            return _suppress(message, reason)
+        extra = None
+        if message.campaign_run_id:
+            outcome = _campaign_gate(message)
+            if outcome is not None:
+                return outcome
+            from .context import campaign_fields
+
+            extra = campaign_fields(message, site_url=settings.SITE_URL)
+            if extra is None:
+                return _suppress(message, "No open job matches them")
         try:
-            rendered, headers = render_message(message)
+            rendered, headers = render_message(message, extra)
         except Exception as error:  # a template broken since it was queued: a person must look
             logger.exception("outbox: message %s could not be rendered", message.pk)
             Message.all_tenants.filter(pk=message.pk).update(status=MessageStatus.FAILED,
                                                              status_reason=f"rendering failed: {error}"[:300])
             return "failed"
-        # The mark that makes a crash during the provider call visible instead of silently resent.
-        marked = Message.all_tenants.filter(pk=message.pk, status=MessageStatus.SENDING,
-                                            provider_call_started_at__isnull=True).update(
-            provider_call_started_at=timezone.now(), subject=rendered.subject, html=rendered.html, text=rendered.text,
-            headers=headers, template_version=message.template.version, updated_at=timezone.now())
+        with transaction.atomic():
+            if message.campaign_run_id:
+                # One candidate at a time across workers: the frequency and cap checks see in-flight sends.
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_CANDIDATE, message.candidate_id])
+                from .campaigns import campaign_refusal
+
+                reason = campaign_refusal(message)
+                if reason is not None:
+                    return _suppress(message, reason)
+            # The mark that makes a crash during the provider call visible instead of silently resent.
+            marked = Message.all_tenants.filter(pk=message.pk, status=MessageStatus.SENDING,
+                                                provider_call_started_at__isnull=True).update(
+                provider_call_started_at=timezone.now(), subject=rendered.subject, html=rendered.html,
+                text=rendered.text, headers=headers, template_version=message.template.version,
+                updated_at=timezone.now())
         if not marked:
             return "gone"
         try:
@@ -206,6 +225,39 @@ def send_one(message_id):
 
             record_sent_on_timeline(message)
         return "sent"
+
+
+ADVISORY_CANDIDATE = 7001  # the advisory-lock namespace of "a candidate's marketing send"
+
+
+def _suppress(message, reason):
+    Message.all_tenants.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        status=MessageStatus.SUPPRESSED, status_reason=reason[:300], updated_at=timezone.now())
+    return "suppressed"
+
+
+def _campaign_gate(message):
+    """A paused or cancelled run keeps its email; the organization's send rate holds it back a moment."""
+    from .models import CampaignRun, RunStatus
+
+    status = CampaignRun.all_tenants.filter(pk=message.campaign_run_id).values_list("status", flat=True).first()
+    if status in (RunStatus.PAUSED, RunStatus.PREPARING):
+        Message.all_tenants.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=MessageStatus.HELD, attempts=message.attempts - 1, updated_at=timezone.now())
+        return "held"
+    if status in (RunStatus.CANCELLED, None):
+        Message.all_tenants.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=MessageStatus.CANCELLED, status_reason="campaign cancelled", updated_at=timezone.now())
+        return "cancelled"
+    from .ratelimit import take_send_slot
+
+    wait = take_send_slot(message.organization)
+    if wait:
+        Message.all_tenants.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=MessageStatus.QUEUED, attempts=message.attempts - 1, send_after=timezone.now() + wait,
+            updated_at=timezone.now())
+        return "throttled"
+    return None
 
 
 def send_batch(ids):

@@ -36,6 +36,10 @@ MERGE_FIELDS = {
     "event.date": "The event's date and time",
     "event.place": "Where the event happens, or its link",
     "event.rsvp_link": "Personal link to answer the invitation",
+    "remembered.job_title": "The job the candidate got furthest in with you",
+    "remembered.stage_reached": "How far they got in it, in words",
+    "remembered.applied_on": "When they applied to it",
+    "links.referral": "A link the candidate can pass on to a friend (campaigns with referrals)",
 }
 LIST_ITEM_FIELDS = {"matching_jobs": {"title", "location", "url"}}
 ALLOWED_FILTERS = {

@@ -52,3 +52,42 @@ def queue_decision_notice(self, *, organization_id, application_id):
     from .services import queue_decision_notice as queue
 
     queue(application_id=application_id)
+
+
+@shared_task(ignore_result=True)
+def run_due_campaigns():
+    """Beat: start the runs whose time has come, and close the runs whose emails all have an outcome."""
+    from .campaigns import close_finished_runs, start_due_runs
+
+    return {"started": len(start_due_runs()), "closed": close_finished_runs()}
+
+
+@shared_task(base=TenantTask, acks_late=True, ignore_result=True, max_retries=3, default_retry_delay=30)
+def prepare_campaign_run(*, organization_id, run_id):
+    """Write a run's recipients to the outbox (once: the unique keys make a second pass add nothing)."""
+    from .campaigns import prepare_run
+    from .models import CampaignRun, RunStatus
+
+    run = CampaignRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.PREPARING:
+        return
+    try:
+        prepare_run(run)
+    except Exception as error:
+        from crm.services import ServiceError
+
+        if isinstance(error, ServiceError):
+            CampaignRun.objects.filter(pk=run_id, status=RunStatus.PREPARING).update(
+                status=RunStatus.FAILED, message=error.message[:300], finished_at=timezone.now())
+            return
+        raise
+
+
+@shared_task(base=TenantTask, acks_late=True, ignore_result=True)
+def campaign_audience_preview(*, organization_id, operation_id):
+    """The exact audience of a campaign and why the rest are excluded (a large audience takes a while)."""
+    from crm.operations import operation_run
+
+    from .campaigns import preview_run
+
+    operation_run(operation_id, preview_run)

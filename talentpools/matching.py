@@ -127,3 +127,46 @@ def _reasons(candidate, job, skills, tags, tag_names, application):
     if application is not None and application.furthest_stage in STAGE_POINTS:
         reasons.append(f"Reached {Stage(application.furthest_stage).label.lower()} for {application.job.title}")
     return reasons
+
+
+def open_jobs_for_matching():
+    """Open jobs with what matching needs: their skills and tags."""
+    from crm.models import Job, JobStatus
+
+    jobs = list(Job.objects.filter(status=JobStatus.OPEN).order_by("-opened_at", "-id"))
+    tags = {}
+    for job_id, tag_id in JobTag.objects.filter(job__in=jobs).values_list("job_id", "tag_id"):
+        tags.setdefault(job_id, set()).add(tag_id)
+    for job in jobs:
+        job.match_skills = {s.lower() for s in job.required_skills}
+        job.match_tags = tags.get(job.pk, set())
+    return jobs
+
+
+def jobs_for_candidate(candidate, jobs, *, limit=5):
+    """The jobs (from `open_jobs_for_matching`) that match `candidate`, best first, scored as `job_matches` does."""
+    scored = []
+    for job in jobs:
+        skills = len(job.match_skills & set(candidate.skills))
+        tags = len(job.match_tags & set(candidate.tag_ids))
+        if not skills and not tags:
+            continue
+        seniority = 2 if job.seniority and candidate.seniority == job.seniority else (
+            1 if job.seniority and candidate.seniority in _nearby_seniorities(job.seniority) else 0)
+        scored.append((skills * 3 + tags * 2 + seniority, job.pk, job))
+    scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return [job for _, _, job in scored[:limit]]
+
+
+def matching_any_open_job(queryset, jobs):
+    """Narrow a candidate queryset to those who match at least one of `jobs` (the digest's audience)."""
+    from django.db.models import Q
+
+    skills = sorted(set().union(*[job.match_skills for job in jobs])) if jobs else []
+    tags = sorted(set().union(*[job.match_tags for job in jobs])) if jobs else []
+    condition = Q(pk__in=[])
+    if skills:
+        condition |= Q(skills__overlap=skills)
+    if tags:
+        condition |= Q(tag_ids__overlap=tags)
+    return queryset.filter(condition)
