@@ -218,7 +218,7 @@ def send_one(message_id):
         now = timezone.now()
         with transaction.atomic():
             Message.all_tenants.filter(pk=message.pk).update(
-                status=MessageStatus.SENT, sent_at=now, provider_message_id=provider_id[:200], status_reason="",
+                status=MessageStatus.SENT, sent_at=now, provider_message_id=str(provider_id)[:200], status_reason="",
                 updated_at=now)
             message.subject = rendered.subject
             from .services import record_sent_on_timeline
