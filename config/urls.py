@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("consent.urls")),
     path("", include("talentpools.urls")),
     path("", include("outreach.urls")),
+    path("", include("outreach.public_urls")),
     path("", include("crm.urls")),
 ]
