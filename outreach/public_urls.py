@@ -2,4 +2,10 @@
 
 from django.urls import path
 
-urlpatterns = []
+from . import public
+
+# Public pages name the organization with `public_slug`, not `org_slug`: they need no membership.
+urlpatterns = [
+    path("p/rsvp/<str:token>/", public.rsvp, name="outreach_public_rsvp"),
+    path("p/<slug:public_slug>/jobs/<int:job_id>/", public.job, name="outreach_public_job"),
+]
