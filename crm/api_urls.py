@@ -37,6 +37,19 @@ from outreach import api as outreach_api  # noqa: E402
 urlpatterns += [
     path("messages/", outreach_api.MessageListView.as_view(), name="message_list"),
     path("templates/", outreach_api.TemplateListView.as_view(), name="template_list"),
+    path("campaigns/", outreach_api.CampaignListView.as_view(), name="campaign_list"),
+    path("campaigns/<int:campaign_id>/", outreach_api.CampaignDetailView.as_view(), name="campaign_detail"),
+    path("campaigns/<int:campaign_id>/launch/", outreach_api.CampaignActionView.as_view(action="launch"),
+         name="campaign_launch"),
+    path("campaigns/<int:campaign_id>/pause/", outreach_api.CampaignActionView.as_view(action="pause"),
+         name="campaign_pause"),
+    path("campaigns/<int:campaign_id>/resume/", outreach_api.CampaignActionView.as_view(action="resume"),
+         name="campaign_resume"),
+    path("campaigns/<int:campaign_id>/cancel/", outreach_api.CampaignActionView.as_view(action="cancel"),
+         name="campaign_cancel"),
+    path("campaigns/<int:campaign_id>/stats/", outreach_api.CampaignStatsView.as_view(), name="campaign_stats"),
+    path("campaigns/<int:campaign_id>/audience-preview/", outreach_api.CampaignAudiencePreviewView.as_view(),
+         name="campaign_audience_preview"),
 ]
 
 from consent import api as consent_api  # noqa: E402

@@ -61,6 +61,10 @@ ROUTES = {
     "consent:data_copy": NotTenant("a signed, expiring token names organization and candidate"),
     "consent:unsubscribe": NotTenant("a signed token names organization, candidate and topic "
                                      "(tested in tests/consent)"),
+    "outreach_public_rsvp": NotTenant("a signed token names organization, candidate and campaign "
+                                      "(tested in tests/outreach)"),
+    "outreach_public_job": NotTenant("an organization's open job, public by design; other jobs answer 404 "
+                                     "(tested in tests/outreach)"),
     # --- organization pages ---
     "dashboard": Route(),
     "mfa_required": Route(),
@@ -147,6 +151,17 @@ ROUTES = {
     "talentpools:pool_remove_member": Route(methods=("POST",), ids={"pool_id": "static_pool"},
                                             body=lambda b: {"candidate": b["candidate"]}),
     "talentpools:job_matches": Route(methods=("GET", "POST"), ids={"job_id": "job"}, body=lambda b: {"tags": []}),
+    "outreach:campaign_list": Route(),
+    "outreach:campaign_new": Route(methods=("GET", "POST"), body=lambda b: {
+        "name": "Ours", "topic": "job_offers", "pool_ids": [b["pool"]], "template": b["digest_template"],
+        "schedule": "now", "max_jobs": 5}),
+    "outreach:campaign_detail": Route(ids={"campaign_id": "campaign"}),
+    "outreach:campaign_edit": Route(methods=("GET", "POST"), ids={"campaign_id": "campaign"},
+                                    body=lambda b: {"name": "Hijacked"}),
+    "outreach:campaign_action": Route(methods=("POST",), ids={"campaign_id": "campaign"},
+                                      body=lambda b: {"action": "launch"}),
+    "outreach:campaign_progress": Route(ids={"campaign_id": "campaign"}),
+    "outreach:campaign_preview": Route(ids={"campaign_id": "campaign", "operation_id": "operation"}),
     "operation_list": Route(),
     "operation_detail": Route(ids={"operation_id": "operation"}),
     "outreach:outbox": Route(),
@@ -224,4 +239,14 @@ ROUTES = {
                               body=lambda b: {"candidates": [b["candidate"]]}),
     "api:pool_member": Route(api=True, methods=("DELETE",), ids={"pool_id": "static_pool", "candidate_id": "candidate"}),
     "api:job_matches": Route(api=True, ids={"job_id": "job"}),
+    "api:campaign_list": Route(api=True, methods=("GET", "POST"), body=lambda b: {
+        "name": "Ours", "topic": "job_offers", "pool_ids": [b["pool"]], "template": b["digest_template"]}),
+    "api:campaign_detail": Route(api=True, methods=("GET", "PATCH"), ids={"campaign_id": "campaign"},
+                                 body=lambda b: {"name": "Hijacked"}),
+    "api:campaign_launch": Route(api=True, methods=("POST",), ids={"campaign_id": "campaign"}),
+    "api:campaign_pause": Route(api=True, methods=("POST",), ids={"campaign_id": "campaign"}),
+    "api:campaign_resume": Route(api=True, methods=("POST",), ids={"campaign_id": "campaign"}),
+    "api:campaign_cancel": Route(api=True, methods=("POST",), ids={"campaign_id": "campaign"}),
+    "api:campaign_stats": Route(api=True, ids={"campaign_id": "campaign"}),
+    "api:campaign_audience_preview": Route(api=True, methods=("GET", "POST"), ids={"campaign_id": "campaign"}),
 }

@@ -28,7 +28,7 @@ from crm.services import (
     job_save,
 )
 from crm.tenancy import organization_scope
-from outreach.models import EmailTemplate, Message
+from outreach.models import Campaign, CampaignRun, EmailTemplate, Message
 from outreach.services import send_test
 from talentpools.models import JobTag, PoolMember, Tag, TaggingRule, TalentPool
 
@@ -104,6 +104,11 @@ def other_tenant_objects(tenant):
         job_tags_set(job=job, tag_ids=[tag.pk])
         operation = operation_create(kind="bulk.tag", label="Their operation", total=1, params={},
                                      actor=tenant.admin)
+        from outreach.campaigns import campaign_save
+
+        digest = EmailTemplate.objects.filter(kind="job_offers_digest").first()
+        campaign = campaign_save(actor=tenant.admin, name="Their campaign", topic="job_offers",
+                                 pool_ids=[static_pool.pk], template=digest)
         preview_key = "their-preview-key"
         cache.set(f"preview:{tenant.organization.pk}:{preview_key}", "<p>Their secret preview</p>", 600)
     return {
@@ -130,6 +135,8 @@ def other_tenant_objects(tenant):
         "static_pool": static_pool.pk,
         "rule": rule.pk,
         "operation": operation.pk,
+        "campaign": campaign.pk,
+        "digest_template": digest.pk,
     }
 
 
@@ -150,6 +157,7 @@ def _assert_nothing_of_theirs(response, theirs):
     assert b"Their secret preview" not in content
     assert b"Their smart pool" not in content and b"Their hand-picked pool" not in content
     assert b"Their operation" not in content and b"Their tag" not in content
+    assert b"Their campaign" not in content
 
 
 TENANT_ROUTES = sorted(name for name, spec in ROUTES.items() if isinstance(spec, Route))
@@ -186,6 +194,8 @@ def _snapshot(tenant):
             "rules": sorted(TaggingRule.objects.values_list("id", "active", "tag_id")),
             "job_tags": sorted(JobTag.objects.values_list("job_id", "tag_id")),
             "operations": sorted(Operation.objects.values_list("id", "status")),
+            "campaigns": sorted(Campaign.objects.values_list("id", "name", "status", "updated_at")),
+            "runs": CampaignRun.objects.count(),
         }
 
 
@@ -258,6 +268,7 @@ def test_ids_in_bodies_answer_like_missing_ones(tenant_a, tenant_b):
 
         our_tag = tag_create(name="Our tag")
         our_pool = pool_create(name="Our pool", kind="static", actor=tenant_a.admin)
+        our_digest = EmailTemplate.objects.filter(kind="job_offers_digest").first()
     before = _snapshot(tenant_b)
     slug = tenant_a.slug
 
@@ -302,6 +313,10 @@ def test_ids_in_bodies_answer_like_missing_ones(tenant_a, tenant_b):
         (f"/api/v1/tags/{our_tag.pk}/candidates/", lambda t: {"pool": pick("pool", t)}),
         (f"/api/v1/tags/{our_tag.pk}/candidates/", lambda t: {"filter": {"tags_any": [pick("tag", t)]}}),
         (f"/api/v1/pools/{our_pool.pk}/members/", lambda t: {"candidates": [pick("candidate", t)]}),
+        ("/api/v1/campaigns/", lambda t: {"name": "C", "topic": "job_offers", "pool_ids": [pick("pool", t)],
+                                          "template": our_digest.pk}),
+        ("/api/v1/campaigns/", lambda t: {"name": "C", "topic": "job_offers", "pool_ids": [our_pool.pk],
+                                          "template": pick("digest_template", t)}),
     ]:
         theirs_response = client.post(url, body_for(True), format="json")
         missing_response = client.post(url, body_for(False), format="json")
