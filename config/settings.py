@@ -56,7 +56,7 @@ SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
 RESERVED_SLUGS = {
     "api", "p", "o", "admin", "static", "media", "accounts", "account", "invite", "invitations",
     "orgs", "signup", "login", "logout", "settings", "health", "healthz", "www", "mail", "help",
-    "docs", "public", "assets", "silverpool", "new", "about", "support", "status", "s", "u", "confirm", "prefs",
+    "docs", "public", "assets", "silverpool", "new", "about", "support", "status", "s", "u", "confirm", "prefs", "rsvp",
     "webhooks", "join",
 }
 

@@ -41,6 +41,7 @@ class JoinForm(forms.Form):
     linkedin_url = forms.URLField(max_length=300, required=False, label="LinkedIn", assume_scheme="https")
     website = forms.CharField(required=False, label="Leave this empty",
                               widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}))
+    ref = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
     def __init__(self, *args, purposes, language, **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,11 +71,25 @@ def _organization(slug):
     return get_object_or_404(Organization.objects.active(), slug=slug)
 
 
-def _join(request, organization, *, candidate=None, source=Source.PUBLIC_FORM):
+def _referrer(organization, token):
+    """The candidate a referral link of this organization names; None for a bad or foreign link."""
+    if not token or len(token) > 500:
+        return None
+    try:
+        payload = tokens.read("ref", token)
+    except tokens.BadToken:
+        return None
+    if payload.get("o") != organization.pk:
+        return None
+    return Candidate.objects.for_organization(organization).filter(pk=payload.get("c")).first()
+
+
+def _join(request, organization, *, candidate=None, source=Source.PUBLIC_FORM, referral=None):
     language = (candidate.language if candidate else "") or organization.default_language
+    referrer, ref_token = referral or (None, "")
     with organization_scope(organization):
         purposes = list(ConsentPurpose.objects.filter(active=True))
-        initial = {}
+        initial = {"ref": ref_token} if referrer is not None else {}
         if candidate is not None:
             initial = {"first_name": candidate.first_name, "last_name": candidate.last_name, "email": candidate.email,
                        "headline": candidate.headline, "skills": ", ".join(candidate.skills),
@@ -95,17 +110,22 @@ def _join(request, organization, *, candidate=None, source=Source.PUBLIC_FORM):
                 data["consents"] = form.consents()
                 services.opt_in_request(organization=organization, data=data, source=source, ip_address=ip,
                                         user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                                        site_url=request.build_absolute_uri("/").rstrip("/"))
+                                        site_url=request.build_absolute_uri("/").rstrip("/"), referrer=referrer)
             # The same answer whether or not the address is known, or was limited.
             return render(request, "consent/public/check_inbox.html", {"organization": organization})
-    return render(request, "consent/public/join.html", {"organization": organization, "form": form,
-                                                         "candidate": candidate},
-                  status=400 if form.errors else 200)
+    # The referrer's first name only: the link may travel further than the person it was given to.
+    return render(request, "consent/public/join.html", {
+        "organization": organization, "form": form, "candidate": candidate,
+        "referrer_first_name": referrer.first_name if referrer is not None else ""},
+        status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
 def join(request, public_slug):
-    return _join(request, _organization(public_slug))
+    organization = _organization(public_slug)
+    token = request.POST.get("ref") or request.GET.get("ref") or ""
+    referrer = _referrer(organization, token)
+    return _join(request, organization, referral=(referrer, token) if referrer is not None else None)
 
 
 def _from_token(kind, token):

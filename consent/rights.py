@@ -4,6 +4,7 @@ import csv
 import io
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from crm.audit import audit
@@ -80,6 +81,8 @@ def candidate_erase(*, candidate, actor, reason):
     AuditEvent.objects.filter(organization_id=candidate.organization_id, object_type="Candidate",
                               object_id=str(candidate.pk)).update(object_repr="(erased)", details={})
     Activity.objects.filter(candidate=candidate).delete()
+    # A referral line on someone else's timeline names the erased person too.
+    Activity.objects.filter(Q(details__referrer_id=candidate.pk) | Q(details__referred_id=candidate.pk)).delete()
     Suppression.objects.get_or_create(email_hash=Suppression.hash_email(email), defaults={"reason": "erased"})
     candidate_id = candidate.pk
     candidate.delete()  # applications, notes, consent ledger and evidence, tags go with it

@@ -146,8 +146,11 @@ def withdraw_marketing(*, candidate, source, actor=None):
 
 # --- Public opt-in (double opt-in) ----------------------------------------------------------
 
-def opt_in_request(*, organization, data, source, ip_address=None, user_agent="", site_url=None):
-    """Keep the request and email a confirmation link; nothing counts until it is followed."""
+def opt_in_request(*, organization, data, source, ip_address=None, user_agent="", site_url=None, referrer=None):
+    """Keep the request and email a confirmation link; nothing counts until it is followed.
+
+    `referrer` is the candidate whose referral link brought the person, if any.
+    """
     from django.conf import settings
 
     from outreach.services import queue_email, template_for
@@ -156,6 +159,8 @@ def opt_in_request(*, organization, data, source, ip_address=None, user_agent=""
     from .tokens import confirm_token
 
     email = data["email"].strip().lower()
+    if referrer is not None:
+        data = {**data, "referrer_id": referrer.pk}
     pending = PendingOptIn.objects.create(organization_id=organization.pk, email=email, data=data, source=source,
                                           ip_address=ip_address, user_agent=(user_agent or "")[:300])
     from crm.models import Candidate
@@ -194,7 +199,17 @@ def opt_in_confirm(*, pending, ip_address=None, user_agent=""):
                if data.get(k)}
     candidate = Candidate.objects.filter(email__iexact=pending.email).first()
     if candidate is None:
-        candidate = candidate_create(actor=None, email=pending.email, source=CandidateSource.PUBLIC_FORM, **profile)
+        referred = bool(data.get("referrer_id"))
+        candidate = candidate_create(actor=None, email=pending.email, **profile,
+                                     source=CandidateSource.REFERRAL if referred else CandidateSource.PUBLIC_FORM)
+        referrer = Candidate.objects.filter(pk=data["referrer_id"]).first() if referred else None
+        if referrer is not None:
+            # Both ids in both lines, so that erasing either person can find them.
+            link = {"referrer_id": referrer.pk, "referred_id": candidate.pk}
+            activity_record(candidate=candidate, kind=ActivityKind.NOTE, summary=f"Referred by {referrer.full_name}",
+                            details=link)
+            activity_record(candidate=referrer, kind=ActivityKind.NOTE, summary=f"Referred {candidate.full_name}",
+                            details=link)
     else:
         candidate, _ = candidate_update(candidate=candidate, actor=None, data=profile)
     purposes = {p.key: p for p in ConsentPurpose.objects.filter(active=True)}
