@@ -55,3 +55,16 @@ def register_candidate_list_panel(name, *, order, render):
 def candidate_list_panels(request, context):
     return [html for panel in sorted(_candidate_list_panels.values(), key=lambda p: p.order)
             if (html := panel.render(request, context))]
+
+
+_dashboard_panels: dict[str, Panel] = {}
+
+
+def register_dashboard_panel(name, *, order, render):
+    """Sections of the organization's dashboard: `render(request)` returns HTML or None."""
+    _dashboard_panels[name] = Panel(name=name, order=order, render=render)
+
+
+def dashboard_panels(request):
+    return [html for panel in sorted(_dashboard_panels.values(), key=lambda p: p.order)
+            if (html := panel.render(request))]

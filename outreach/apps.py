@@ -19,6 +19,9 @@ class OutreachConfig(AppConfig):
         organization_created.connect(receivers.on_organization_created, dispatch_uid="outreach.templates")
         tracking.connect(receivers.on_tracking_event, dispatch_uid="outreach.tracking")
         register_candidate_panel("messages", order=30, render=views.messages_panel)
+        from crm.panels import register_dashboard_panel
+
+        register_dashboard_panel("talent-pool-results", order=10, render=views.dashboard_panel)
         from crm.notices import register_notice_status_provider
 
         from .selectors import notice_statuses

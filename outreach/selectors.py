@@ -59,7 +59,8 @@ def refusal(message):
 
 
 def messages_for_candidate(candidate, limit=50):
-    return list(Message.objects.filter(candidate=candidate).prefetch_related("events").order_by("-created_at")[:limit])
+    return list(Message.objects.filter(candidate=candidate).select_related("campaign_run__campaign")
+                .prefetch_related("events").order_by("-created_at")[:limit])
 
 
 def notice_status_by_application(application_ids):

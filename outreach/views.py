@@ -27,11 +27,23 @@ def redact(text):
     return PERSONAL_LINK.sub("[personal link]", text or "")
 
 
+def dashboard_panel(request):
+    if request.membership is None or not request.membership.can_recruit:
+        return None
+    from .analytics import dashboard
+
+    return render_to_string("outreach/_dashboard_panel.html", {"a": dashboard(request.organization)},
+                            request=request)
+
+
 def messages_panel(request, candidate):
     if request.membership is None or not request.membership.can_recruit:
         return None
+    from .models import Rsvp
+
     return render_to_string("outreach/_messages_panel.html",
-                            {"messages_sent": selectors.messages_for_candidate(candidate), "candidate": candidate},
+                            {"messages_sent": selectors.messages_for_candidate(candidate), "candidate": candidate,
+                             "rsvps": Rsvp.objects.filter(candidate=candidate).select_related("campaign")},
                             request=request)
 
 

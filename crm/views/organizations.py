@@ -77,6 +77,9 @@ def dashboard(request, org_slug):
             point["y"] = 160 - point["height"]
         context["growth"] = series
         context["growth_total"] = sum(point["count"] for point in series)
+    from ..panels import dashboard_panels
+
+    context["dashboard_panels"] = dashboard_panels(request)
     return render(request, "crm/dashboard.html", context)
 
 
