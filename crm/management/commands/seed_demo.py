@@ -53,3 +53,6 @@ def seed_hooks(organization, *, recruiter, hiring_manager):
     from talentpools.demo import seed_pools
 
     seed_pools(organization, recruiter=recruiter)
+    from outreach.demo import seed_campaigns
+
+    seed_campaigns(organization, recruiter=recruiter)
