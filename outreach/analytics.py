@@ -101,7 +101,6 @@ def dashboard(organization):
             pk__in=Message.objects.filter(purpose="marketing", campaign_run__isnull=False, sent_at__gte=since,
                                           sent_at__lt=F("candidate__last_activity_at")).values("candidate_id")).count()
         marketing_sent = Message.objects.filter(purpose="marketing", sent_at__gte=since).count()
-        # Emails sent over the year, for the chart's empty state.
         complaints = Message.objects.filter(purpose="marketing", sent_at__gte=since,
                                             status=MessageStatus.COMPLAINED).count()
         median_hours, notice_count = _median_hours_to_rejection_email(since)
