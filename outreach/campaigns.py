@@ -408,6 +408,24 @@ def _finish_campaign_if_done(campaign_id):
 PENDING = [MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.HELD]
 
 
+# A run still preparing after this long lost its task (a broker restarted): it is prepared again.
+PREPARING_STALLED_AFTER = timedelta(minutes=5)
+
+
+def retry_stalled_runs(*, now=None):
+    """Runs whose preparation task was lost go again (preparing twice adds nothing: unique keys)."""
+    from .tasks import prepare_campaign_run
+
+    now = now or timezone.now()
+    stalled = list(CampaignRun.all_tenants.filter(status=RunStatus.PREPARING,
+                                                  started_at__lt=now - PREPARING_STALLED_AFTER)
+                   .values_list("pk", "organization_id"))
+    for run_id, organization_id in stalled:
+        CampaignRun.all_tenants.filter(pk=run_id).update(started_at=now)
+        prepare_campaign_run.delay(organization_id=organization_id, run_id=run_id)
+    return len(stalled)
+
+
 def close_finished_runs():
     """Runs whose every email has an outcome are done (all organizations); returns how many closed."""
     closed = 0

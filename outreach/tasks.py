@@ -57,9 +57,9 @@ def queue_decision_notice(self, *, organization_id, application_id):
 @shared_task(ignore_result=True)
 def run_due_campaigns():
     """Beat: start the runs whose time has come, and close the runs whose emails all have an outcome."""
-    from .campaigns import close_finished_runs, start_due_runs
+    from .campaigns import close_finished_runs, retry_stalled_runs, start_due_runs
 
-    return {"started": len(start_due_runs()), "closed": close_finished_runs()}
+    return {"started": len(start_due_runs()), "retried": retry_stalled_runs(), "closed": close_finished_runs()}
 
 
 @shared_task(base=TenantTask, acks_late=True, ignore_result=True, max_retries=3, default_retry_delay=30)

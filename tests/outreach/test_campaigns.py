@@ -243,3 +243,24 @@ def test_the_send_rate_is_shared_and_holds_the_excess_back(audience, django_capt
     wait = take_send_slot(organization, now=1000.3)
     assert wait is not None and 0 < wait.total_seconds() <= 0.7
     assert take_send_slot(organization, now=1001.0) is None
+
+
+def test_a_run_whose_preparation_was_lost_is_prepared_again_once(audience, no_nudge,
+                                                                 django_capture_on_commit_callbacks):
+    """The broker restarted between the run's creation and its task: the beat prepares it later, once."""
+    tenant = audience["tenant"]
+    campaign = make_campaign(audience)
+    with tenant.scope():
+        campaigns.campaign_launch(campaign=campaign, actor=tenant.recruiter)
+    campaigns.start_due_runs()  # on-commit tasks never run here: the preparation task is lost
+    with tenant.scope():
+        run = CampaignRun.objects.get()
+        assert run.status == RunStatus.PREPARING
+    assert campaigns.retry_stalled_runs() == 0  # too early to call it lost
+    later = timezone.now() + timedelta(minutes=6)
+    assert campaigns.retry_stalled_runs(now=later) == 1
+    assert campaigns.retry_stalled_runs(now=later) == 0
+    with tenant.scope():
+        run.refresh_from_db()
+        assert run.status == RunStatus.SENDING and run.queued == 2
+        assert Message.objects.filter(campaign_run=run).count() == 2
