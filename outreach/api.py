@@ -82,7 +82,8 @@ class CampaignSerializer(serializers.ModelSerializer):
         model = Campaign
         fields = ["id", "name", "topic", "pool_ids", "filters", "template", "language_templates", "schedule",
                   "scheduled_at", "weekday", "day_of_month", "send_time", "max_jobs", "event_name", "event_starts_at",
-                  "event_place", "referral", "status", "next_run_at", "created_by_label", "created_at", "launched_at"]
+                  "event_place", "referral", "sender_name", "status", "next_run_at", "created_by_label", "created_at",
+                  "launched_at"]
         read_only_fields = ["id", "status", "next_run_at", "created_by_label", "created_at", "launched_at"]
         extra_kwargs = {"pool_ids": {"help_text": "Pool ids: the audience is their union"},
                         "filters": {"help_text": "Extra filters, as a smart pool's definition (e.g. inactive_days)"}}

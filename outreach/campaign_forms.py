@@ -36,6 +36,8 @@ class CampaignForm(forms.Form):
                                           widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     event_place = forms.CharField(max_length=300, required=False, label="Place or link")
     referral = forms.BooleanField(required=False, label="Add a referral link recipients can pass on to a friend")
+    sender_name = forms.CharField(max_length=120, required=False, label="Sender's name",
+                                  help_text="Empty: your organization's sender name")
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -86,5 +88,5 @@ class CampaignForm(forms.Form):
             "schedule": campaign.schedule, "scheduled_at": local(campaign.scheduled_at), "weekday": campaign.weekday,
             "day_of_month": campaign.day_of_month, "send_time": campaign.send_time, "max_jobs": campaign.max_jobs,
             "event_name": campaign.event_name, "event_starts_at": local(campaign.event_starts_at),
-            "event_place": campaign.event_place, "referral": campaign.referral,
+            "event_place": campaign.event_place, "referral": campaign.referral, "sender_name": campaign.sender_name,
         }

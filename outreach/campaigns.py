@@ -51,7 +51,7 @@ EXCLUSIONS = {
 }
 FIELDS = ("name", "topic", "pool_ids", "filters", "template", "language_templates", "schedule", "scheduled_at",
           "weekday", "day_of_month", "send_time", "max_jobs", "event_name", "event_starts_at", "event_place",
-          "referral")
+          "referral", "sender_name")
 
 
 # --- Saving -------------------------------------------------------------------------------------
@@ -140,6 +140,9 @@ def campaign_check(data, *, now=None):
             errors["event_starts_at"] = "The event has already started: choose a date in the future."
         if not (data.get("event_place") or "").strip():
             errors["event_place"] = "Say where it happens, or give its link."
+    if len((data.get("sender_name") or "").strip()) > 120:
+        errors["sender_name"] = "Keep the sender's name to 120 characters."
+    data["sender_name"] = " ".join((data.get("sender_name") or "").split())
     data["name"] = name
     return errors
 

@@ -66,7 +66,7 @@ def campaign_fields(message, *, site_url):
     campaign = Campaign.objects.select_related("organization").get(pk=message.context["campaign_id"])
     candidate = message.candidate
     organization = campaign.organization
-    fields = {}
+    fields = {"sender_name": campaign.sender_name}
     if campaign.topic == CampaignTopic.JOB_OFFERS:
         from talentpools.matching import jobs_for_candidate, open_jobs_for_matching
 

@@ -122,14 +122,17 @@ DEFAULTS = {
     ),
     (TemplateKind.RE_ENGAGEMENT, "en"): (
         "{{ candidate.first_name }}, it has been a while",
-        "<p>Hello {{ candidate.first_name }},</p><p>We remembered you from your time with us and wanted to say "
-        "hello. A lot has changed at {{ company.name }}; maybe things have changed for you too.</p>"
+        "<p>Hello {{ candidate.first_name }},</p><p>We remembered you{% if remembered.job_title %} from "
+        "{{ remembered.stage_reached }} for {{ remembered.job_title }}{% else %} from your time with us{% endif %} "
+        "and wanted to say hello. A lot has changed at {{ company.name }}; maybe things have changed for you "
+        "too.</p>"
         "<p>If you are open to a conversation, just reply to this email.</p>"
         "<p>{{ recruiter.name|default:company.name }}</p>" + FOOTER_EN,
     ),
     (TemplateKind.RE_ENGAGEMENT, "fr"): (
         "{{ candidate.first_name }}, cela fait un moment",
-        "<p>Bonjour {{ candidate.first_name }},</p><p>Nous nous souvenons de votre parcours avec nous et voulions "
+        "<p>Bonjour {{ candidate.first_name }},</p><p>Nous nous souvenons de vous{% if remembered.job_title %} "
+        "({{ remembered.stage_reached }}, {{ remembered.job_title }}){% endif %} et voulions "
         "prendre de vos nouvelles. Beaucoup de choses ont changé chez {{ company.name }} ; peut-être pour vous "
         "aussi.</p><p>Si vous êtes ouvert à un échange, répondez simplement à ce message.</p>"
         "<p>{{ recruiter.name|default:company.name }}</p>" + FOOTER_FR,

@@ -72,9 +72,9 @@ def reap_stale(now=None):
     return requeued, flagged
 
 
-def sender_addresses(organization):
+def sender_addresses(organization, name=None):
     """From: the organization's verified address, else the platform's with the organization's name."""
-    name = organization.sender_name or organization.name
+    name = name or organization.sender_name or organization.name
     if organization.sender_email and organization.sender_email_verified:
         from_email = formataddr((name, organization.sender_email))
     else:
@@ -131,9 +131,9 @@ def _connection():
     return _local.connection
 
 
-def deliver(message, rendered, headers):
+def deliver(message, rendered, headers, sender_name=None):
     """Hand the email to the provider; returns its message id."""
-    from_email, reply_to = sender_addresses(message.organization)
+    from_email, reply_to = sender_addresses(message.organization, sender_name)
     message_id = make_msgid(domain="silverpool.local")
     email = EmailMultiAlternatives(
         subject=rendered.subject, body=rendered.text, from_email=from_email, to=[message.to_email],
@@ -167,7 +167,7 @@ def send_one(message_id):
         reason = refusal(message)
         if reason is not None:
             return _suppress(message, reason)
-        extra = None
+        extra, sender_name = None, None
         if message.campaign_run_id:
             outcome = _campaign_gate(message)
             if outcome is not None:
@@ -177,6 +177,7 @@ def send_one(message_id):
             extra = campaign_fields(message, site_url=settings.SITE_URL)
             if extra is None:
                 return _suppress(message, "No open job matches them")
+            sender_name = extra.pop("sender_name", "")
         try:
             rendered, headers = render_message(message, extra)
         except Exception as error:  # a template broken since it was queued: a person must look
@@ -203,7 +204,7 @@ def send_one(message_id):
         if not marked:
             return "gone"
         try:
-            provider_id = deliver(message, rendered, headers)
+            provider_id = deliver(message, rendered, headers, sender_name)
         except Exception as error:
             transient = _is_transient(error)
             if transient and message.attempts < MAX_ATTEMPTS:

@@ -231,6 +231,8 @@ class Campaign(TenantModel):
     event_starts_at = models.DateTimeField(null=True, blank=True)
     event_place = models.CharField(max_length=300, blank=True)
     referral = models.BooleanField(default=False, help_text="Add a link recipients can pass on to a friend.")
+    sender_name = models.CharField(max_length=120, blank=True,
+                                   help_text="The name recipients see; empty: the organization's sender name.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_by_label = models.CharField(max_length=200, blank=True)

@@ -264,3 +264,27 @@ def test_a_run_whose_preparation_was_lost_is_prepared_again_once(audience, no_nu
         run.refresh_from_db()
         assert run.status == RunStatus.SENDING and run.queued == 2
         assert Message.objects.filter(campaign_run=run).count() == 2
+
+
+def test_we_remembered_you_names_their_furthest_job_and_the_sender(audience, django_capture_on_commit_callbacks):
+    from crm.models import RejectionReason
+    from crm.services import application_create, application_reject
+
+    tenant = audience["tenant"]
+    ok = audience["people"]["ok"]
+    with tenant.scope():
+        job = job_save(actor=tenant.recruiter, title="Robotics engineer", status="open")
+        application = application_create(actor=tenant.recruiter, candidate=ok, job=job, stage="final")
+        application_reject(application=application, reason=RejectionReason.objects.first(), actor=tenant.recruiter,
+                           notice_plan="none", notice_skip_reason="test")
+        grant(ok, "talent_pool")
+        template = EmailTemplate.objects.get(kind="re_engagement", language="en")
+        campaign = campaigns.campaign_save(actor=tenant.recruiter, name="Hello again", topic="re_engagement",
+                                           pool_ids=[audience["pool"].pk], template=template,
+                                           sender_name="Rita at Acme")
+    mail.outbox.clear()
+    launch_and_send(audience, campaign, django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1
+    email = mail.outbox[0]
+    assert email.to == [ok.email] and email.from_email.startswith("Rita at Acme")
+    assert "the final interview for Robotics engineer" in email.alternatives[0][0]
