@@ -2,8 +2,9 @@
 
     python bench/outbox_send.py [--messages 3000] [--memory-messages 100000] [--latency 0.1]
 
-Prints messages per second with 1 and 2 worker processes, against a baseline measured in the
-same run (the same emails handed to the same anymail backend from a bare thread pool, with no
+Prints messages per second with 1 and 2 worker processes, and for a campaign run's emails (which
+also pass the marketing rule, the frequency and cap checks under a per-candidate lock, the campaign's
+merge fields and the Redis rate limit) with 2, against a baseline measured in the same run (the same emails handed to the same anymail backend from a bare thread pool, with no
 outbox, no database and no Celery), and the peak memory of the workers while sending
 `--memory-messages` emails. Uses DATABASE_URL and REDIS_URL like the app.
 """
@@ -68,9 +69,59 @@ def queue(organization, count):
     return run
 
 
+def queue_campaign(organization, count):
+    """A campaign run to `count` consenting candidates, written to the outbox by the project's own code."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from consent.models import ConsentPurpose
+    from crm.models import User
+    from crm.tenancy import organization_scope
+    from outreach import services
+    from outreach.campaigns import campaign_save, prepare_run
+    from outreach.models import CampaignRun, EmailTemplate
+    from talentpools.services import pool_create
+
+    with organization_scope(organization), connection.cursor() as cursor:
+        # Earlier benchmark runs would count against the cap: start from an empty history.
+        cursor.execute("DELETE FROM outreach_message WHERE organization_id = %s AND campaign_run_id IS NOT NULL",
+                       [organization.pk])
+        for table in ("outreach_campaignrun", "outreach_rsvp", "outreach_campaign", "talentpools_poolmember",
+                      "talentpools_talentpool"):
+            cursor.execute(f"DELETE FROM {table} WHERE organization_id = %s", [organization.pk])
+        type(organization).objects.filter(pk=organization.pk).update(campaign_rate_per_minute=60_000)
+        organization.refresh_from_db()
+        purpose = ConsentPurpose.objects.get(key="company_news")
+        cursor.execute("""
+            INSERT INTO consent_consentstate (organization_id, candidate_id, purpose_id, state, frequency, granted_at,
+                                              expires_at, updated_at)
+            SELECT organization_id, id, %s, 'granted', 'weekly', now(), now() + interval '300 days', now()
+            FROM crm_candidate WHERE organization_id = %s ON CONFLICT (candidate_id, purpose_id) DO NOTHING
+        """, [purpose.pk, organization.pk])
+        actor, _ = User.objects.get_or_create(email="bench-mail@silverpool.test")
+        pool = pool_create(name="Readers", kind="static", actor=actor)
+        cursor.execute("""
+            INSERT INTO talentpools_poolmember (organization_id, pool_id, candidate_id, added_by_label, added_at)
+            SELECT organization_id, %s, id, 'benchmark', now() FROM crm_candidate
+            WHERE organization_id = %s ORDER BY id LIMIT %s
+        """, [pool.pk, organization.pk, count])
+        campaign = campaign_save(actor=actor, name="Benchmark news", topic="company_news", pool_ids=[pool.pk],
+                                 template=EmailTemplate.objects.filter(kind="company_news", language="en").first())
+        run = CampaignRun.objects.create(campaign=campaign, planned_for=timezone.now())
+        nudge, services.nudge_dispatch = services.nudge_dispatch, lambda: None
+        try:
+            prepare_run(run)
+        finally:
+            services.nudge_dispatch = nudge
+    return run.pk
+
+
 def count_done(organization, run):
     from outreach.models import Message
 
+    if isinstance(run, int):
+        return Message.all_tenants.filter(organization=organization, campaign_run_id=run).exclude(
+            status__in=["queued", "sending"]).count()
     return Message.all_tenants.filter(organization=organization, unique_key__startswith=f"bench:{run}:").exclude(
         status__in=["queued", "sending"]).count()
 
@@ -112,10 +163,10 @@ def tree_rss(processes):
     return total
 
 
-def outbox_run(organization, workers, count, provider_url, timeout):
+def outbox_run(organization, workers, count, provider_url, timeout, campaign=False):
     from config.celery import app
 
-    run = queue(organization, count)
+    run = queue_campaign(organization, count) if campaign else queue(organization, count)
     processes = start_workers(workers, provider_url)
     time.sleep(3)  # workers connect to the broker
     started = time.perf_counter()
@@ -158,12 +209,14 @@ def main(argv=None):
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--memory-messages", type=int, default=100_000)
     parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--campaign-messages", type=int, default=3000,
+                        help="a campaign run's emails: consent, frequency and cap checks, merge fields, rate limit")
     args = parser.parse_args(argv)
     setup_django()
     from outreach.fake_provider import FakeProvider
 
     provider = FakeProvider(latency=args.latency).start()
-    organization = ensure_organization(max(args.messages, args.memory_messages))
+    organization = ensure_organization(max(args.messages, args.memory_messages, args.campaign_messages))
     print(f"Outbox sending: fake provider answering in {args.latency * 1000:.0f} ms; "
           f"{CONCURRENCY} provider calls in flight per worker process")
     baseline = baseline_run(max(args.messages, 1000), provider.url)
@@ -173,6 +226,14 @@ def main(argv=None):
         rate, peak, _ = outbox_run(organization, workers, args.messages, provider.url, timeout=600)
         print(f"{f'outbox, {workers} worker process(es), {args.messages:,} emails':44} {rate:8.0f} "
               f"{rate / baseline:12.2f}", flush=True)
+    if args.campaign_messages:
+        rate, _, _ = outbox_run(organization, 2, args.campaign_messages, provider.url, timeout=600, campaign=True)
+        from outreach.models import Message
+
+        sent = Message.all_tenants.filter(organization=organization, campaign_run__isnull=False,
+                                          status="sent").count()
+        label = f"campaign run, 2 worker processes, {args.campaign_messages:,} emails"
+        print(f"{label:44} {rate:8.0f} {rate / baseline:12.2f}   ({sent:,} sent)", flush=True)
     if args.memory_messages:
         rate, peak, elapsed = outbox_run(organization, 2, args.memory_messages, provider.url, timeout=3600)
         print(f"{f'outbox, 2 worker processes, {args.memory_messages:,} emails':44} {rate:8.0f} "
