@@ -53,6 +53,25 @@ def build_context(*, organization, candidate, application=None, language="en", r
     return context
 
 
+_LOCAL_TTL = 30.0  # seconds a worker reuses a campaign and the open jobs while sending a run
+_local_cache = {}
+
+
+def _reused(key, compute):
+    """A campaign run's emails share the campaign and the open jobs: read them once per worker for a while."""
+    import time
+
+    now = time.monotonic()
+    hit = _local_cache.get(key)
+    if hit is not None and now - hit[0] < _LOCAL_TTL:
+        return hit[1]
+    value = compute()
+    if len(_local_cache) > 1000:
+        _local_cache.clear()
+    _local_cache[key] = (now, value)
+    return value
+
+
 def campaign_fields(message, *, site_url):
     """What a campaign email adds to the merge fields for its recipient; None when it has nothing to say
     (a job digest without a matching open job)."""
@@ -63,14 +82,16 @@ def campaign_fields(message, *, site_url):
 
     from .models import Campaign, CampaignTopic
 
-    campaign = Campaign.objects.select_related("organization").get(pk=message.context["campaign_id"])
+    campaign = _reused(("campaign", message.context["campaign_id"]), lambda: Campaign.objects.select_related(
+        "organization").get(pk=message.context["campaign_id"]))
     candidate = message.candidate
     organization = campaign.organization
     fields = {"sender_name": campaign.sender_name}
     if campaign.topic == CampaignTopic.JOB_OFFERS:
         from talentpools.matching import jobs_for_candidate, open_jobs_for_matching
 
-        jobs = jobs_for_candidate(candidate, open_jobs_for_matching(), limit=campaign.max_jobs)
+        jobs = jobs_for_candidate(candidate, _reused(("jobs", organization.pk), open_jobs_for_matching),
+                                  limit=campaign.max_jobs)
         if not jobs:
             return None
         fields["matching_jobs"] = [{"title": job.title, "location": job.location or ("Remote" if job.remote else ""),
