@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "consent",
     "talentpools",
     "outreach",
+    "imports",
 ]
 
 MIDDLEWARE = [

@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include("talentpools.urls")),
     path("", include("outreach.urls")),
     path("", include("outreach.public_urls")),
+    path("", include("imports.urls")),
     path("", include("crm.urls")),
 ]

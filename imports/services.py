@@ -1,0 +1,508 @@
+"""Importing candidates: upload, map the columns, a dry run, then the import in batches.
+
+The dry run and the import are one pass over the file with `write` off or on, so the dry run
+says exactly what the import will do. Existing candidates are matched by their id in the ATS,
+then by email (without case), and updated, never duplicated; a suppressed (erased) address is
+refused; applications land at their stage without any email or event; consent is never
+inferred: a consent column needs an evidence note for the file, recorded in the ledger as an
+import with evidence. Each batch is its own transaction (a row goes in whole or not at all), and
+running the same file again changes nothing.
+"""
+
+import logging
+from datetime import UTC
+
+from django.db import connection, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from crm.audit import actor_label, audit
+from crm.models import (
+    CLOSED_STAGES,
+    PIPELINE,
+    Activity,
+    ActivityKind,
+    Application,
+    Candidate,
+    Job,
+    JobStatus,
+    RejectionReason,
+    Stage,
+    Suppression,
+    User,
+    candidate_search_text,
+)
+from crm.services import ServiceError
+
+from . import parsing
+from .models import CandidateImport, ImportMapping, ImportProblem, ImportStatus
+
+logger = logging.getLogger(__name__)
+BATCH = 2_000
+# Up to this many rows, the dry run and the import run in the request; beyond, a worker runs them.
+INLINE_ROWS = 2_000
+UPDATABLE = ("first_name", "last_name", "phone", "location", "headline", "seniority", "linkedin_url", "language",
+             "external_id")
+
+
+def _user(actor):
+    return actor if isinstance(actor, User) else None
+
+
+@transaction.atomic
+def import_upload(*, data, filename, actor):
+    """Read the file's shape and propose a mapping (this organization's last one, else the presets)."""
+    shape = parsing.inspect(data)
+    remembered = ImportMapping.objects.first()
+    mapping = parsing.suggest_mapping(shape.headers, remembered.mapping if remembered else None)
+    candidate_import = CandidateImport.objects.create(
+        filename=(filename or "import.csv")[:255], data=data, size=len(data), encoding=shape.encoding,
+        delimiter=shape.delimiter, headers=shape.headers, mapping=mapping, created_by=_user(actor),
+        created_by_label=actor_label(actor))
+    audit("import.uploaded", actor=actor, obj=candidate_import, details={"filename": filename, "bytes": len(data)})
+    return candidate_import
+
+
+def sample_rows(candidate_import, count=3):
+    shape = parsing.FileShape(candidate_import.encoding, candidate_import.delimiter, candidate_import.headers, 0)
+    samples = []
+    for _, values in parsing.rows(bytes(candidate_import.data), shape):
+        samples.append(values)
+        if len(samples) >= count:
+            break
+    return samples
+
+
+@transaction.atomic
+def import_set_mapping(*, candidate_import, mapping, evidence_note, actor):
+    """Keep the mapping (and remember it for this organization's next file); refuse one that cannot work."""
+    candidate_import = CandidateImport.objects.select_for_update().get(pk=candidate_import.pk)
+    if candidate_import.status not in (ImportStatus.UPLOADED, ImportStatus.CHECKED, ImportStatus.FAILED):
+        raise ServiceError("This import is under way or finished; upload the file again to change it.",
+                           field="mapping")
+    mapping = {header: (mapping.get(header) or "") for header in candidate_import.headers}
+    problems = parsing.check_mapping(mapping, candidate_import.headers)
+    if problems:
+        raise ServiceError(" ".join(problems), field="mapping")
+    evidence_note = (evidence_note or "").strip()
+    if "consent" in mapping.values() and not evidence_note:
+        raise ServiceError("A consent column needs the evidence for the whole file: say how, when and where these "
+                           "people agreed to be kept.", field="evidence_note")
+    candidate_import.mapping = mapping
+    candidate_import.evidence_note = evidence_note[:2000]
+    candidate_import.status = ImportStatus.UPLOADED
+    candidate_import.preview = {}
+    candidate_import.save(update_fields=["mapping", "evidence_note", "status", "preview"])
+    remembered, _ = ImportMapping.objects.get_or_create(organization_id=candidate_import.organization_id)
+    remembered.mapping = {**remembered.mapping, **{parsing.key_of(h): f for h, f in mapping.items()}}
+    remembered.save()
+    return candidate_import
+
+
+def start(*, candidate_import, write, actor):
+    """The dry run (write=False) or the import: now when the file is small, else in the background.
+
+    Returns the operation when it runs in the background, else None (the import holds the result)."""
+    from crm.operations import operation_create
+
+    with transaction.atomic():
+        locked = CandidateImport.objects.select_for_update().get(pk=candidate_import.pk)
+        allowed = (ImportStatus.CHECKED,) if write else (ImportStatus.UPLOADED, ImportStatus.CHECKED,
+                                                         ImportStatus.FAILED)
+        if locked.status not in allowed:
+            raise ServiceError("Check the file (the dry run) first." if write and locked.status == "uploaded" else
+                               f"This import is {locked.get_status_display().lower()}.", field="status")
+        locked.status = ImportStatus.IMPORTING if write else ImportStatus.CHECKING
+        locked.save(update_fields=["status"])
+    rows = sum(1 for _ in parsing.rows(bytes(locked.data), _shape(locked)))
+    CandidateImport.objects.filter(pk=locked.pk).update(rows=rows)
+    if rows <= INLINE_ROWS:
+        run(locked.pk, write=write, actor=actor)
+        return None
+    from .tasks import run_import
+
+    verb = "Import" if write else "Check"
+    operation = operation_create(kind="import.run" if write else "import.check",
+                                 label=f"{verb} {rows:,} rows of {locked.filename}", total=rows,
+                                 params={"import": locked.pk, "write": write}, actor=actor,
+                                 return_url=f"/o/{locked.organization.slug}/imports/{locked.pk}/")
+    CandidateImport.objects.filter(pk=locked.pk).update(operation=operation)
+    transaction.on_commit(lambda: run_import.delay(organization_id=locked.organization_id,
+                                                   operation_id=operation.pk))
+    return operation
+
+
+def _shape(candidate_import):
+    return parsing.FileShape(candidate_import.encoding, candidate_import.delimiter, candidate_import.headers, 0)
+
+
+def run_operation(operation, progress):
+    run(operation.params["import"], write=operation.params["write"],
+        actor=operation.created_by_api_key or operation.created_by, progress=progress)
+    candidate_import = CandidateImport.objects.get(pk=operation.params["import"])
+    counts = candidate_import.result if operation.params["write"] else candidate_import.preview
+    return {**counts, "message": summary(counts, write=operation.params["write"])}
+
+
+def summary(counts, *, write):
+    if not counts:
+        return ""
+    verb = ("created", "updated") if write else ("to create", "to update")
+    suppressed = counts.get("suppressed", 0)
+    erased = f" (of which {suppressed:,} erased at their request)" if suppressed else ""
+    return (f"{counts.get('created', 0):,} {verb[0]}, {counts.get('updated', 0):,} {verb[1]}, "
+            f"{counts.get('unchanged', 0):,} unchanged, {counts.get('rejected', 0):,} rows refused{erased}.")
+
+
+def run(import_id, *, write, actor, progress=None):
+    """The pass over the file; any unexpected error leaves the import failed with the batches done kept."""
+    candidate_import = CandidateImport.objects.get(pk=import_id)
+    try:
+        counts = _pass(candidate_import, write=write, actor=actor, progress=progress)
+    except Exception:
+        logger.exception("import %s failed", import_id)
+        CandidateImport.objects.filter(pk=import_id).update(status=ImportStatus.FAILED, finished_at=timezone.now())
+        raise
+    fields = {"status": ImportStatus.DONE if write else ImportStatus.CHECKED}
+    if write:
+        fields.update(result=counts, finished_at=timezone.now())
+        audit("import.finished", actor=actor, obj=candidate_import, details=counts)
+    else:
+        fields["preview"] = counts
+    CandidateImport.objects.filter(pk=import_id).update(**fields)
+    return counts
+
+
+class _Pass:
+    """What one pass knows across batches: who each email and ATS id became, the tags, jobs and reasons."""
+
+    def __init__(self, candidate_import, write, actor):
+        self.candidate_import = candidate_import
+        self.write = write
+        self.actor = actor
+        self.label = actor_label(actor)
+        self.organization_id = candidate_import.organization_id
+        self.by_email = {}  # lower email -> (line, candidate id or None in a dry run)
+        self.by_external = {}
+        self.tags = {name.lower(): pk for pk, name in _tag_rows()}
+        self.jobs = {}
+        self.reasons = {label.lower(): pk for pk, label in RejectionReason.objects.values_list("pk", "label")}
+        self.counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "suppressed": 0,
+                       "applications": 0, "tags_created": 0, "consents": 0}
+        self.problems = []
+        self.new_tag_names = set()
+
+
+def _tag_rows():
+    from talentpools.models import Tag
+
+    return Tag.objects.values_list("pk", "name")
+
+
+def _pass(candidate_import, *, write, actor, progress):
+    state = _Pass(candidate_import, write, actor)
+    ImportProblem.objects.filter(candidate_import=candidate_import).delete()
+    batch, done = [], 0
+    for line, values in parsing.rows(bytes(candidate_import.data), _shape(candidate_import)):
+        checked = parsing.check_row(line, values, candidate_import.mapping)
+        if isinstance(checked, list):
+            state.problems.extend(checked)
+            state.counts["rejected"] += 1
+        else:
+            batch.append(checked)
+        done += 1
+        if len(batch) >= BATCH:
+            _batch(state, batch)
+            batch = []
+            if progress:
+                progress(done)
+    if batch:
+        _batch(state, batch)
+    _flush_problems(state)
+    if progress:
+        progress(done)
+    return state.counts
+
+
+def _flush_problems(state):
+    if state.problems:
+        ImportProblem.objects.bulk_create([
+            ImportProblem(organization_id=state.organization_id, candidate_import=state.candidate_import,
+                          line=p.line, column=(p.column or "")[:200], value=(p.value or "")[:200], reason=p.reason[:300])
+            for p in state.problems], batch_size=5000)
+        state.problems = []
+
+
+def _refuse(state, row, column, reason):
+    header = next((h for h, f in state.candidate_import.mapping.items() if f == column), column)
+    value = row.candidate.get(column, "") if isinstance(row.candidate.get(column, ""), str) else ""
+    state.problems.append(parsing.RowProblem(line=row.line, column=header, value=value[:200], reason=reason))
+    state.counts["rejected"] += 1
+
+
+def _batch(state, rows):
+    with transaction.atomic():
+        _batch_in_transaction(state, rows)
+    _flush_problems(state)
+
+
+def _batch_in_transaction(state, rows):
+    now = timezone.now()
+    emails = {row.candidate["email"] for row in rows}
+    externals = {row.candidate["external_id"] for row in rows if row.candidate.get("external_id")}
+    hashes = {Suppression.hash_email(email): email for email in emails}
+    suppressed = {hashes[h] for h in Suppression.objects.filter(email_hash__in=list(hashes)).values_list(
+        "email_hash", flat=True)}
+    existing = {}
+    for candidate in Candidate.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=list(emails)):
+        existing[("email", candidate.email_lower)] = candidate
+    if externals:
+        for candidate in Candidate.objects.filter(external_id__in=list(externals)):
+            existing[("external", candidate.external_id)] = candidate
+    creates, updates, unchanged, kept = [], {}, [], []
+    for row in rows:
+        email = row.candidate["email"]
+        external = row.candidate.get("external_id", "")
+        if email in suppressed:
+            _refuse(state, row, "email", "This person asked to be erased: they come back only by opting in "
+                                         "themselves.")
+            state.counts["suppressed"] += 1
+            continue
+        # Someone met on an earlier line (this batch or before): their id, or the row creating them.
+        earlier = state.by_email.get(email) or (state.by_external.get(external) if external else None)
+        if earlier is not None:
+            if row.application:
+                kept.append((row, earlier[1]))  # another application of someone met above: one row per application
+                continue
+            _refuse(state, row, "email", f"Same person as line {earlier[0]} (emails are compared without case): "
+                                         "imported once.")
+            continue
+        match = (existing.get(("external", external)) if external else None) or existing.get(("email", email))
+        if match is not None and external and match.external_id and match.external_id != external:
+            _refuse(state, row, "external_id", f"This email belongs to a candidate with another ATS id "
+                                               f"({match.external_id}).")
+            continue
+        if match is None:
+            creates.append(row)
+            _remember(state, row, row)
+        else:
+            changes = _changes(match, row.candidate)
+            if changes:
+                updates[match.pk] = (match, changes, row)
+            else:
+                unchanged.append((row, match))
+            _remember(state, row, match.pk)
+    state.counts["created"] += len(creates)
+    state.counts["updated"] += len(updates)
+    state.counts["unchanged"] += len(unchanged)
+    if not state.write:
+        state.counts["applications"] += sum(1 for row in rows if row.application and row.candidate["email"]
+                                            not in suppressed)
+        new_tags = {t.lower() for row in rows for t in row.tags} - set(state.tags) - state.new_tag_names
+        state.new_tag_names |= new_tags
+        state.counts["tags_created"] += len(new_tags)
+        state.counts["consents"] += sum(1 for row in rows if row.consent)
+        return
+    created = _create(state, creates, now)
+    by_row = {id(row): candidate for row, candidate in created}
+    for row, candidate in created:
+        _remember(state, row, candidate.pk, replace=True)
+    _update(state, updates, now)
+    resolved = [(row, by_row[id(ref)] if not isinstance(ref, int) else Candidate(pk=ref)) for row, ref in kept]
+    people = [*created, *[(row, match) for match, _, row in updates.values()], *unchanged, *resolved]
+    _tags(state, people)
+    _applications(state, people, now)
+    _consents(state, people)
+
+
+def _remember(state, row, who, replace=False):
+    """`who` is a candidate's id, or (until it is created) the row that creates them."""
+    keys = [(state.by_email, row.candidate["email"])]
+    if row.candidate.get("external_id"):
+        keys.append((state.by_external, row.candidate["external_id"]))
+    for table, key in keys:
+        if replace or key not in table:
+            table[key] = (row.line, who)
+
+
+def _changes(candidate, values):
+    changes = {}
+    for name in UPDATABLE:
+        value = values.get(name)
+        if value and getattr(candidate, name) != value:
+            changes[name] = value
+    if values.get("skills"):
+        merged = list(dict.fromkeys([*candidate.skills, *values["skills"]]))[:50]
+        if merged != candidate.skills:
+            changes["skills"] = merged
+    return changes
+
+
+def _create(state, rows, now):
+    source_note = {}
+    candidates = []
+    for row in rows:
+        values = {k: v for k, v in row.candidate.items() if k not in ("source", "source_label")}
+        created_at = values.pop("created_at", None) or now
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=UTC)
+        created_at = min(created_at, now)
+        candidate = Candidate(organization_id=state.organization_id, source="imported", created_at=created_at,
+                              last_activity_at=created_at, **values)
+        candidate.search_text = candidate_search_text(candidate.first_name, candidate.last_name, candidate.email,
+                                                      candidate.headline, candidate.skills)
+        candidates.append(candidate)
+        source_note[id(candidate)] = row.candidate.get("source_label", "")
+    Candidate.objects.bulk_create(candidates, batch_size=1000)
+    name = state.candidate_import.filename
+    Activity.objects.bulk_create([
+        Activity(organization_id=state.organization_id, candidate=candidate, kind=ActivityKind.CREATED,
+                 summary=(f"Imported from {name}" + (f" (source in your ATS: {source_note[id(candidate)]})"
+                                                     if source_note[id(candidate)] else ""))[:300],
+                 details={"import_id": state.candidate_import.pk}, actor_user=_user(state.actor),
+                 actor_label=state.label, occurred_at=candidate.created_at)
+        for candidate in candidates], batch_size=1000)
+    return list(zip(rows, candidates, strict=True))
+
+
+def _update(state, updates, now):
+    if not updates:
+        return
+    changed_fields = set()
+    for match, changes, _ in updates.values():
+        for name, value in changes.items():
+            setattr(match, name, value)
+        match.search_text = candidate_search_text(match.first_name, match.last_name, match.email, match.headline,
+                                                  match.skills)
+        match.updated_at = now
+        changed_fields |= set(changes)
+    Candidate.objects.bulk_update([m for m, _, _ in updates.values()],
+                                  [*sorted(changed_fields), "search_text", "updated_at"], batch_size=1000)
+    name = state.candidate_import.filename
+    Activity.objects.bulk_create([
+        Activity(organization_id=state.organization_id, candidate=match, kind=ActivityKind.UPDATED,
+                 summary=f"Updated by the import of {name}: {', '.join(sorted(changes))}"[:300],
+                 details={"import_id": state.candidate_import.pk, "fields": sorted(changes)},
+                 actor_user=_user(state.actor), actor_label=state.label, occurred_at=now)
+        for match, changes, _ in updates.values()], batch_size=1000)
+
+
+def _tags(state, people):
+    from talentpools.models import CandidateTag, Tag
+
+    wanted = {t.lower(): t for row, _ in people for t in row.tags}
+    missing = [name for key, name in wanted.items() if key not in state.tags]
+    if missing:
+        Tag.objects.bulk_create([Tag(organization_id=state.organization_id, name=name, category="custom")
+                                 for name in missing], ignore_conflicts=True)
+        state.tags = {name.lower(): pk for pk, name in _tag_rows()}
+        state.counts["tags_created"] += len(missing)
+    links = [CandidateTag(organization_id=state.organization_id, candidate_id=candidate.pk,
+                          tag_id=state.tags[t.lower()], tagged_by=_user(state.actor), tagged_by_label=state.label)
+             for row, candidate in people for t in row.tags if t.lower() in state.tags]
+    if not links:
+        return
+    CandidateTag.objects.bulk_create(links, ignore_conflicts=True, batch_size=2000)
+    ids = sorted({link.candidate_id for link in links})
+    # The candidate's tag-id array follows its tagging rows, in the same transaction.
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            UPDATE crm_candidate c SET tag_ids = COALESCE((SELECT array_agg(ct.tag_id ORDER BY ct.tag_id)
+                FROM talentpools_candidatetag ct WHERE ct.candidate_id = c.id), '{}')
+            WHERE c.organization_id = %s AND c.id = ANY(%s)
+        """, [state.organization_id, ids])
+
+
+def _job(state, application):
+    key = ("external", application["job_external_id"]) if application["job_external_id"] else \
+        ("title", application["job"].lower())
+    if key in state.jobs:
+        return state.jobs[key]
+    jobs = Job.objects.all()
+    job = (jobs.filter(external_id=application["job_external_id"]).first() if application["job_external_id"]
+           else jobs.filter(title__iexact=application["job"]).order_by("-created_at").first())
+    if job is None:
+        # A job of the old ATS: kept closed, so that nobody can apply to it by mistake.
+        job = Job.objects.create(title=application["job"] or f"Job {application['job_external_id']}",
+                                 external_id=application["job_external_id"], status=JobStatus.CLOSED,
+                                 closed_at=timezone.now())
+    state.jobs[key] = job
+    return job
+
+
+def _reason(state, label):
+    if not label:
+        return None
+    pk = state.reasons.get(label.lower())
+    if pk is None:
+        # A reason of the old ATS: kept, inactive, so that the history reads right without cluttering the list.
+        reason = RejectionReason.objects.create(label=label, active=False, position=999)
+        pk = state.reasons[label.lower()] = reason.pk
+    return pk
+
+
+def _applications(state, people, now):
+    wanted = [(row, candidate) for row, candidate in people if row.application and row.application["stage"]]
+    if not wanted:
+        return
+    externals = [row.application["external_id"] for row, _ in wanted if row.application["external_id"]]
+    known_external = set(Application.objects.filter(external_id__in=externals).values_list("external_id", flat=True))
+    pairs = [(row, candidate.pk, _job(state, row.application)) for row, candidate in wanted]
+    existing_pairs = set(Application.objects.filter(
+        candidate_id__in=[c.pk for _, c in wanted], job_id__in=[j.pk for _, _, j in pairs]).values_list(
+        "candidate_id", "job_id"))
+    applications, silver = [], []
+    for row, candidate_id, job in pairs:
+        data = row.application
+        if data["external_id"] and data["external_id"] in known_external:
+            continue
+        if (candidate_id, job.pk) in existing_pairs:
+            continue
+        existing_pairs.add((candidate_id, job.pk))
+        stage = data["stage"]
+        applied = data["applied_at"] or now
+        if applied.tzinfo is None:
+            applied = applied.replace(tzinfo=UTC)
+        closed = stage in CLOSED_STAGES
+        applications.append(Application(
+            organization_id=state.organization_id, candidate_id=candidate_id, job=job, stage=stage,
+            furthest_stage=stage if stage in PIPELINE else Stage.APPLIED, applied_at=applied, moved_at=applied,
+            decided_at=applied if closed or stage == Stage.HIRED else None, decider_label=f"Imported ({state.label})",
+            rejection_reason_id=_reason(state, data["rejection_reason"]) if stage == Stage.REJECTED else None,
+            external_id=data["external_id"], notice_plan="none",
+            notice_skip_reason="imported from another ATS" if closed else ""))
+        if stage == Stage.OFFER_DECLINED:
+            silver.append(candidate_id)
+    Application.objects.bulk_create(applications, batch_size=1000)
+    state.counts["applications"] += len(applications)
+    if silver:
+        Candidate.objects.filter(pk__in=silver).update(silver_medalist=True,
+                                                       silver_medalist_note="Declined an offer (imported)")
+
+
+def _consents(state, people):
+    if not state.candidate_import.evidence_note:
+        return
+    from consent.models import Action, ConsentPurpose, ConsentState, Source, State
+    from consent.services import record
+
+    purpose = ConsentPurpose.objects.filter(key="talent_pool").first()
+    agreeing = [candidate for row, candidate in people if row.consent]
+    if purpose is None or not agreeing:
+        return
+    granted = set(ConsentState.objects.filter(purpose=purpose, state=State.GRANTED,
+                                              candidate_id__in=[c.pk for c in agreeing]).values_list(
+        "candidate_id", flat=True))
+    for candidate in Candidate.objects.filter(pk__in=[c.pk for c in agreeing]).exclude(pk__in=granted):
+        record(candidate=candidate, purpose=purpose, action=Action.CONFIRMED, source=Source.IMPORT,
+               actor=state.actor, note=f"{state.candidate_import.filename}: {state.candidate_import.evidence_note}")
+        state.counts["consents"] += 1
+
+
+def problems_csv_rows(candidate_import):
+    from crm.services import csv_safe
+
+    yield ["line", "column", "value", "reason"]
+    for problem in ImportProblem.objects.filter(candidate_import=candidate_import).order_by("line", "id").iterator():
+        yield [problem.line, csv_safe(problem.column), csv_safe(problem.value), problem.reason]
+
