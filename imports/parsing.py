@@ -109,7 +109,10 @@ DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d 
 
 
 def key_of(text):
-    return re.sub(r"[\s_\-./()#]+", "", (text or "").strip().lower())
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", (text or "").strip().lower()).encode("ascii", "ignore").decode()
+    return re.sub(r"[\s_\-./()#]+", "", plain)
 
 
 def decode(data):

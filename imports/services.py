@@ -500,9 +500,15 @@ def _consents(state, people):
 
 
 def problems_csv_rows(candidate_import):
+    """Rows of the row-errors CSV (header first); the query is made now, in the organization's scope."""
     from crm.services import csv_safe
 
-    yield ["line", "column", "value", "reason"]
-    for problem in ImportProblem.objects.filter(candidate_import=candidate_import).order_by("line", "id").iterator():
-        yield [problem.line, csv_safe(problem.column), csv_safe(problem.value), problem.reason]
+    problems = ImportProblem.objects.filter(candidate_import=candidate_import).order_by("line", "id")
+
+    def rows():
+        yield ["line", "column", "value", "reason"]
+        for problem in problems.iterator():
+            yield [problem.line, csv_safe(problem.column), csv_safe(problem.value), problem.reason]
+
+    return rows()
 

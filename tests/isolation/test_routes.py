@@ -28,6 +28,7 @@ from crm.services import (
     job_save,
 )
 from crm.tenancy import organization_scope
+from imports.models import CandidateImport
 from outreach.models import Campaign, CampaignRun, EmailTemplate, Message
 from outreach.services import send_test
 from talentpools.models import JobTag, PoolMember, Tag, TaggingRule, TalentPool
@@ -109,6 +110,10 @@ def other_tenant_objects(tenant):
         digest = EmailTemplate.objects.filter(kind="job_offers_digest").first()
         campaign = campaign_save(actor=tenant.admin, name="Their campaign", topic="job_offers",
                                  pool_ids=[static_pool.pk], template=digest)
+        from imports.services import import_upload
+
+        candidate_import = import_upload(data=b"Name,Email\nTheirs Only,theirs.only@bluebird.test\n",
+                                         filename="their-import.csv", actor=tenant.admin)
         preview_key = "their-preview-key"
         cache.set(f"preview:{tenant.organization.pk}:{preview_key}", "<p>Their secret preview</p>", 600)
     return {
@@ -136,6 +141,7 @@ def other_tenant_objects(tenant):
         "rule": rule.pk,
         "operation": operation.pk,
         "campaign": campaign.pk,
+        "candidate_import": candidate_import.pk,
         "digest_template": digest.pk,
     }
 
@@ -157,7 +163,7 @@ def _assert_nothing_of_theirs(response, theirs):
     assert b"Their secret preview" not in content
     assert b"Their smart pool" not in content and b"Their hand-picked pool" not in content
     assert b"Their operation" not in content and b"Their tag" not in content
-    assert b"Their campaign" not in content
+    assert b"Their campaign" not in content and b"their-import.csv" not in content
 
 
 TENANT_ROUTES = sorted(name for name, spec in ROUTES.items() if isinstance(spec, Route))
@@ -196,6 +202,7 @@ def _snapshot(tenant):
             "operations": sorted(Operation.objects.values_list("id", "status")),
             "campaigns": sorted(Campaign.objects.values_list("id", "name", "status", "updated_at")),
             "runs": CampaignRun.objects.count(),
+            "imports": sorted(CandidateImport.objects.values_list("id", "status", "mapping")),
         }
 
 
