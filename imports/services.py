@@ -303,6 +303,7 @@ def _batch_in_transaction(state, rows):
         state.counts["tags_created"] += len(new_tags)
         state.counts["consents"] += sum(1 for row in rows if row.consent)
         return
+    _ensure_tags(state, rows)
     created = _create(state, creates, now)
     by_row = {id(row): candidate for row, candidate in created}
     for row, candidate in created:
@@ -310,7 +311,7 @@ def _batch_in_transaction(state, rows):
     _update(state, updates, now)
     resolved = [(row, by_row[id(ref)] if not isinstance(ref, int) else Candidate(pk=ref)) for row, ref in kept]
     people = [*created, *[(row, match) for match, _, row in updates.values()], *unchanged, *resolved]
-    _tags(state, people)
+    _tags(state, people, {candidate.pk for _, candidate in created})
     _applications(state, people, now)
     _consents(state, people)
 
@@ -323,6 +324,30 @@ def _remember(state, row, who, replace=False):
     for table, key in keys:
         if replace or key not in table:
             table[key] = (row.line, who)
+
+
+def _copy(model, columns, rows, *, with_ids=False):
+    """Write rows with COPY (an import's volume makes INSERT statements the bottleneck); returns their ids.
+
+    Ids come from the table's sequence first, so that the rows written can be referred to at once."""
+    from psycopg.types.json import Jsonb
+
+    table = model._meta.db_table
+    rows = list(rows)
+    if not rows:
+        return []
+    ids = []
+    with connection.cursor() as cursor:
+        if with_ids:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                           [table, len(rows)])
+            ids = [row[0] for row in cursor.fetchall()]
+        names = (["id"] if with_ids else []) + list(columns)
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+            for index, row in enumerate(rows):
+                values = [Jsonb(v) if isinstance(v, dict) else v for v in row]
+                copy.write_row([ids[index], *values] if with_ids else values)
+    return ids
 
 
 def _changes(candidate, values):
@@ -338,30 +363,54 @@ def _changes(candidate, values):
     return changes
 
 
+CANDIDATE_COLUMNS = ("organization_id", "first_name", "last_name", "email", "phone", "language", "location",
+                     "headline", "seniority", "skills", "linkedin_url", "portfolio_url", "source", "external_id",
+                     "do_not_contact", "do_not_contact_reason", "email_status", "silver_medalist",
+                     "silver_medalist_note", "last_activity_at", "notes", "tag_ids", "search_text", "created_at",
+                     "updated_at")
+ACTIVITY_COLUMNS = ("organization_id", "candidate_id", "kind", "summary", "body", "details", "actor_user_id",
+                    "actor_label", "occurred_at")
+
+
+class _Created:
+    """A candidate just written by COPY: what the rest of the batch needs of it."""
+
+    __slots__ = ("pk", "created_at")
+
+    def __init__(self, pk, created_at):
+        self.pk, self.created_at = pk, created_at
+
+
 def _create(state, rows, now):
-    source_note = {}
-    candidates = []
+    values, created = [], []
+    defaults = {"phone": "", "language": "", "location": "", "headline": "", "seniority": "", "skills": [],
+                "linkedin_url": "", "portfolio_url": "", "source": "imported", "external_id": "",
+                "do_not_contact": False, "do_not_contact_reason": "", "email_status": "unknown",
+                "silver_medalist": False, "silver_medalist_note": "", "notes": "", "tag_ids": [], "updated_at": now,
+                "organization_id": state.organization_id}
     for row in rows:
-        values = {k: v for k, v in row.candidate.items() if k not in ("source", "source_label")}
-        created_at = values.pop("created_at", None) or now
+        data = {**defaults, **{k: v for k, v in row.candidate.items() if k not in ("source", "source_label")}}
+        created_at = data.get("created_at") or now
         if created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=UTC)
-        created_at = min(created_at, now)
-        candidate = Candidate(organization_id=state.organization_id, source="imported", created_at=created_at,
-                              last_activity_at=created_at, **values)
-        candidate.search_text = candidate_search_text(candidate.first_name, candidate.last_name, candidate.email,
-                                                      candidate.headline, candidate.skills)
-        candidates.append(candidate)
-        source_note[id(candidate)] = row.candidate.get("source_label", "")
-    Candidate.objects.bulk_create(candidates, batch_size=1000)
+        data["created_at"] = data["last_activity_at"] = min(created_at, now)
+        data["search_text"] = candidate_search_text(data["first_name"], data["last_name"], data["email"],
+                                                    data["headline"], data["skills"])
+        # Written with its tags' ids: the tagging rows follow in the same transaction.
+        data["tag_ids"] = sorted({state.tags[t.lower()] for t in row.tags if t.lower() in state.tags})
+        values.append([data[column] for column in CANDIDATE_COLUMNS])
+        created.append(data["created_at"])
+    candidates = [_Created(pk, at) for pk, at in zip(
+        _copy(Candidate, CANDIDATE_COLUMNS, values, with_ids=True), created, strict=True)]
     name = state.candidate_import.filename
-    Activity.objects.bulk_create([
-        Activity(organization_id=state.organization_id, candidate=candidate, kind=ActivityKind.CREATED,
-                 summary=(f"Imported from {name}" + (f" (source in your ATS: {source_note[id(candidate)]})"
-                                                     if source_note[id(candidate)] else ""))[:300],
-                 details={"import_id": state.candidate_import.pk}, actor_user=_user(state.actor),
-                 actor_label=state.label, occurred_at=candidate.created_at)
-        for candidate in candidates], batch_size=1000)
+    user_id = state.actor.pk if isinstance(state.actor, User) else None
+    details = {"import_id": state.candidate_import.pk}
+    _copy(Activity, ACTIVITY_COLUMNS, (
+        [state.organization_id, candidate.pk, ActivityKind.CREATED.value,
+         (f"Imported from {name}" + (f" (source in your ATS: {row.candidate['source_label']})"
+                                     if row.candidate.get("source_label") else ""))[:300],
+         "", details, user_id, state.label, candidate.created_at]
+        for row, candidate in zip(rows, candidates, strict=True)))
     return list(zip(rows, candidates, strict=True))
 
 
@@ -387,30 +436,45 @@ def _update(state, updates, now):
         for match, changes, _ in updates.values()], batch_size=1000)
 
 
-def _tags(state, people):
-    from talentpools.models import CandidateTag, Tag
+def _ensure_tags(state, rows):
+    from talentpools.models import Tag
 
-    wanted = {t.lower(): t for row, _ in people for t in row.tags}
+    wanted = {t.lower(): t for row in rows for t in row.tags}
     missing = [name for key, name in wanted.items() if key not in state.tags]
     if missing:
         Tag.objects.bulk_create([Tag(organization_id=state.organization_id, name=name, category="custom")
                                  for name in missing], ignore_conflicts=True)
         state.tags = {name.lower(): pk for pk, name in _tag_rows()}
         state.counts["tags_created"] += len(missing)
-    links = [CandidateTag(organization_id=state.organization_id, candidate_id=candidate.pk,
-                          tag_id=state.tags[t.lower()], tagged_by=_user(state.actor), tagged_by_label=state.label)
-             for row, candidate in people for t in row.tags if t.lower() in state.tags]
-    if not links:
+
+
+def _tags(state, people, created_ids):
+    from talentpools.models import CandidateTag
+
+    pairs = {(candidate.pk, state.tags[t.lower()]) for row, candidate in people for t in row.tags
+             if t.lower() in state.tags}
+    if not pairs:
         return
-    CandidateTag.objects.bulk_create(links, ignore_conflicts=True, batch_size=2000)
-    ids = sorted({link.candidate_id for link in links})
-    # The candidate's tag-id array follows its tagging rows, in the same transaction.
-    with connection.cursor() as cursor:
-        cursor.execute("""
-            UPDATE crm_candidate c SET tag_ids = COALESCE((SELECT array_agg(ct.tag_id ORDER BY ct.tag_id)
-                FROM talentpools_candidatetag ct WHERE ct.candidate_id = c.id), '{}')
-            WHERE c.organization_id = %s AND c.id = ANY(%s)
-        """, [state.organization_id, ids])
+    known = {c for c, _ in pairs} - created_ids
+    have = set(CandidateTag.objects.filter(candidate_id__in=known).values_list("candidate_id", "tag_id")) \
+        if known else set()
+    new = sorted(pairs - have)
+    if not new:
+        return
+    user_id = state.actor.pk if isinstance(state.actor, User) else None
+    now = timezone.now()
+    _copy(CandidateTag, ("organization_id", "candidate_id", "tag_id", "tagged_by_id", "tagged_by_label",
+                         "created_at"),
+          ([state.organization_id, candidate_id, tag_id, user_id, state.label, now] for candidate_id, tag_id in new))
+    # Candidates created in this batch carry their tag ids already; the others' arrays follow their rows here.
+    ids = sorted({candidate_id for candidate_id, _ in new} - created_ids)
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute("""
+                UPDATE crm_candidate c SET tag_ids = COALESCE((SELECT array_agg(ct.tag_id ORDER BY ct.tag_id)
+                    FROM talentpools_candidatetag ct WHERE ct.candidate_id = c.id), '{}')
+                WHERE c.organization_id = %s AND c.id = ANY(%s)
+            """, [state.organization_id, ids])
 
 
 def _job(state, application):
@@ -441,6 +505,12 @@ def _reason(state, label):
     return pk
 
 
+APPLICATION_COLUMNS = ("organization_id", "candidate_id", "job_id", "stage", "furthest_stage", "stage_before_close",
+                       "decided_at", "decider_label", "rejection_reason_id", "rejection_note", "offer_declined_reason",
+                       "offer_declined_note", "external_id", "notice_plan", "notice_skip_reason", "applied_at",
+                       "moved_at", "version")
+
+
 def _applications(state, people, now):
     wanted = [(row, candidate) for row, candidate in people if row.application and row.application["stage"]]
     if not wanted:
@@ -464,16 +534,19 @@ def _applications(state, people, now):
         if applied.tzinfo is None:
             applied = applied.replace(tzinfo=UTC)
         closed = stage in CLOSED_STAGES
-        applications.append(Application(
-            organization_id=state.organization_id, candidate_id=candidate_id, job=job, stage=stage,
-            furthest_stage=stage if stage in PIPELINE else Stage.APPLIED, applied_at=applied, moved_at=applied,
-            decided_at=applied if closed or stage == Stage.HIRED else None, decider_label=f"Imported ({state.label})",
-            rejection_reason_id=_reason(state, data["rejection_reason"]) if stage == Stage.REJECTED else None,
-            external_id=data["external_id"], notice_plan="none",
-            notice_skip_reason="imported from another ATS" if closed else ""))
+        applications.append({
+            "organization_id": state.organization_id, "candidate_id": candidate_id, "job_id": job.pk, "stage": stage,
+            "furthest_stage": stage if stage in PIPELINE else Stage.APPLIED, "stage_before_close": "",
+            "applied_at": applied, "moved_at": applied,
+            "decided_at": applied if closed or stage == Stage.HIRED else None,
+            "decider_label": f"Imported ({state.label})",
+            "rejection_reason_id": _reason(state, data["rejection_reason"]) if stage == Stage.REJECTED else None,
+            "rejection_note": "", "offer_declined_reason": "", "offer_declined_note": "",
+            "external_id": data["external_id"], "notice_plan": "none",
+            "notice_skip_reason": "imported from another ATS" if closed else "", "version": 1})
         if stage == Stage.OFFER_DECLINED:
             silver.append(candidate_id)
-    Application.objects.bulk_create(applications, batch_size=1000)
+    _copy(Application, APPLICATION_COLUMNS, ([a[c] for c in APPLICATION_COLUMNS] for a in applications))
     state.counts["applications"] += len(applications)
     if silver:
         Candidate.objects.filter(pk__in=silver).update(silver_medalist=True,
