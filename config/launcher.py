@@ -128,7 +128,8 @@ def run(environ):
     return 0
 
 
-BENCHMARKS = ["bench/candidates_list.py", "bench/segments.py", "bench/campaign_materialize.py", "bench/outbox_send.py"]
+BENCHMARKS = ["bench/candidates_list.py", "bench/segments.py", "bench/campaign_materialize.py", "bench/import_candidates.py",
+              "bench/outbox_send.py"]
 
 
 def bench(environ, generate_args):
