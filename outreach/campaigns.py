@@ -348,6 +348,21 @@ def prepare_run(run, *, now=None):
     campaign = run.campaign
     if run.status != RunStatus.PREPARING:
         return run.queued
+    with transaction.atomic():
+        # One preparation of a run at a time: a retry that meets a live one leaves it be.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_RUN, run.pk])
+            if not cursor.fetchone()[0]:
+                return 0
+        return _prepare_locked(run, campaign, now)
+
+
+ADVISORY_RUN = 7002  # the advisory-lock namespace of "preparing a campaign run"
+
+
+def _prepare_locked(run, campaign, now):
+    if CampaignRun.objects.filter(pk=run.pk).values_list("status", flat=True).first() != RunStatus.PREPARING:
+        return 0
     audience = audience_queryset(campaign)
     breakdown = exclusion_breakdown(campaign, audience, now=now)
     recipients = eligible(campaign, audience, now=now)
@@ -385,10 +400,11 @@ def prepare_run(run, *, now=None):
             status=RunStatus.SENDING if queued else RunStatus.DONE, audience=sum(breakdown.values()), queued=queued,
             excluded=excluded, prepared_at=timezone.now(), finished_at=None if queued else timezone.now(),
             message="" if queued else "Nobody in the audience may receive it now.")
-        if not updated:  # paused or cancelled while preparing
+        if not updated:  # paused or cancelled while preparing, or prepared meanwhile by another task
             status = CampaignRun.objects.get(pk=run.pk).status
-            Message.objects.filter(campaign_run=run, status=MessageStatus.QUEUED).update(
-                status=MessageStatus.HELD if status == RunStatus.PAUSED else MessageStatus.CANCELLED)
+            if status in (RunStatus.PAUSED, RunStatus.CANCELLED):
+                Message.objects.filter(campaign_run=run, status=MessageStatus.QUEUED).update(
+                    status=MessageStatus.HELD if status == RunStatus.PAUSED else MessageStatus.CANCELLED)
         elif queued:
             from .services import nudge_dispatch
 

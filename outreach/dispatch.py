@@ -119,10 +119,42 @@ def render_message(message, extra=None):
     rendered = render_email(subject=template.subject, html_body=template.html_body, text_body=template.text_body,
                             context=context)
     headers = {}
-    if message.purpose == Purpose.MARKETING and context["links"]["unsubscribe"]:
-        headers["List-Unsubscribe"] = f"<{context['links']['unsubscribe']}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if message.purpose == Purpose.MARKETING:
+        rendered = with_marketing_footer(rendered, organization=organization, links=context["links"],
+                                         language=message.language)
+        if context["links"]["unsubscribe"]:
+            headers["List-Unsubscribe"] = f"<{context['links']['unsubscribe']}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return rendered, headers
+
+
+PREFERENCES_LABEL = {"en": "Your email preferences", "fr": "Vos préférences"}
+
+
+def with_marketing_footer(rendered, *, organization, links, language):
+    """What every marketing email carries whatever its template says (DESIGN: email rules): a link to the
+    preference centre (unless the template has it already) and the organization's postal address."""
+    import html as html_module
+
+    from .rendering import Rendered, sanitize_html
+
+    label = PREFERENCES_LABEL.get(language, PREFERENCES_LABEL["en"])
+    preferences = links.get("preferences") or ""
+    address = [line.strip() for line in (organization.postal_address or "").splitlines() if line.strip()]
+    html_parts, text_parts = [], []
+    if preferences and preferences not in rendered.html:
+        html_parts.append(f'<a href="{html_module.escape(preferences)}">{html_module.escape(label)}</a>')
+    if preferences and preferences not in rendered.text:
+        text_parts.append(f"{label}: {preferences}")
+    if address:
+        html_parts.append("<br>".join(html_module.escape(line) for line in address))
+        text_parts.append("\n".join(address))
+    html, text = rendered.html, rendered.text
+    if html_parts:
+        html += sanitize_html('<p style="color:#6b7280;font-size:12px">' + "<br>".join(html_parts) + "</p>")
+    if text_parts:
+        text += "\n\n" + "\n".join(text_parts)
+    return Rendered(subject=rendered.subject, html=html, text=text)
 
 
 def _connection():
