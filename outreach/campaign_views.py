@@ -116,8 +116,12 @@ def _progress_context(campaign):
 def campaign_progress(request, org_slug, campaign_id):
     """The runs' progress bars, polled by the campaign page while something is under way."""
     campaign = _campaign(campaign_id)
-    return render(request, "outreach/campaigns/detail.html#runs", {"campaign": campaign,
-                                                                   **_progress_context(campaign)})
+    context = _progress_context(campaign)
+    response = render(request, "outreach/campaigns/detail.html#runs", {"campaign": campaign, **context})
+    if not context["active"]:
+        # The run ended: the whole page (status, actions, results) changes, not just the bars.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_POST
