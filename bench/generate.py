@@ -23,9 +23,11 @@ Organizations are `bench-a`, `bench-b`, ... Each one gets:
   retention period, so older ones are expired, and those that ran out in the last 30 days are
   still granted with `expires_at` in the past (the retention job has not reached them yet).
   Only the current states are written, no ConsentRecord ledger rows: segments read states only.
+  Likewise tags live in the candidates' `tag_ids` arrays only, without CandidateTag rows.
 
-Everything is loaded with COPY with the secondary indexes dropped and rebuilt after, in one
-transaction; `--reset` deletes the benchmark organizations and everything generated for them.
+Everything is loaded with COPY in one transaction, with the indexes that no constraint owns and
+the foreign keys dropped and rebuilt after (each then checked once, not per row); `--reset`
+deletes the benchmark organizations and everything generated for them.
 """
 
 import argparse
@@ -142,7 +144,7 @@ MATCHING_JOBS = [
 ]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ascii_slug(text):
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "", plain) or "x"
@@ -235,7 +237,8 @@ def create_catalogue(organization, rng, cities, now):
             skills = list(dict.fromkeys(skill_pick.many(rng, rng.randint(2, 6))))
             if seniority != "mid":
                 title = f"{seniority.capitalize()} {title.lower()}"
-        created = now - timedelta(days=rng.uniform(5, 1100))
+        # The matching jobs have just opened; the others were created over three years.
+        created = now - timedelta(days=rng.uniform(5, 20 if i < len(MATCHING_JOBS) else 1100))
         opened = None if status == "draft" else created + timedelta(days=rng.uniform(0, 5))
         closed = opened + timedelta(days=rng.uniform(20, 120)) if status == "closed" else None
         if closed and closed > now:
@@ -268,7 +271,12 @@ class Generator:
         self.early_reason = picker([(reasons[label], w) for label, w in EARLY_REASONS.items()])
         self.late_reason = picker([(reasons[label], w) for label, w in LATE_REASONS.items()])
         self.declined = picker(DECLINED)
-        jobs = [j for j in catalogue["jobs"] if j.status != "draft"]
+        # Popularity in a random order, the just-opened matching jobs last (they have few applicants).
+        fresh = {title for title, *_ in MATCHING_JOBS}
+        jobs = [j for j in catalogue["jobs"] if j.status != "draft" and j.title not in fresh]
+        rng.shuffle(jobs)
+        jobs += [j for j in catalogue["jobs"] if j.title in fresh]
+        self.fresh = {j.pk for j in jobs if j.title in fresh}
         self.any_job = Picker(jobs, zipf_weights(len(jobs), 0.7))
         open_jobs = [j for j in jobs if j.status in ("open", "on_hold")]
         self.open_job = Picker(open_jobs, zipf_weights(len(open_jobs), 0.7))
@@ -330,7 +338,7 @@ class Generator:
                 stage = "rejected" if rng.random() < 0.7 else "withdrawn"
             pick = self.open_job if stage in OPEN else self.any_job
             job = pick.one(rng)
-            while job.pk in used:
+            while job.pk in used or (job.pk in self.fresh and job.created_at > applied_at):
                 job = pick.one(rng)
             used.add(job.pk)
             low, high = DECISION_DAYS[furthest]
@@ -380,17 +388,21 @@ class Generator:
 
 
 def secondary_indexes(cursor, table):
-    """Secondary indexes of a table (not the primary key or unique constraints)."""
+    """Indexes of a table that no constraint owns (unique ones too: their rebuild checks the loaded rows)."""
     cursor.execute("""
         SELECT i.relname, pg_get_indexdef(i.oid)
         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
-        WHERE t.relname = %s AND NOT x.indisprimary AND NOT x.indisunique
+        WHERE t.relname = %s AND NOT x.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
     """, [table])
     return cursor.fetchall()
 
 
-def candidate_indexes(cursor):
-    return secondary_indexes(cursor, "crm_candidate")
+def foreign_keys(cursor, table):
+    """Foreign keys of a table: checked once by a join when added back, instead of per row while loading."""
+    cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                   "WHERE conrelid = %s::regclass AND contype = 'f'", [table])
+    return cursor.fetchall()
 
 
 LOADED_TABLES = ("crm_candidate", "crm_application", "consent_consentstate")
@@ -400,19 +412,31 @@ CATALOGUE_TABLES = ("crm_job", "talentpools_tag", "talentpools_jobtag", "crm_rej
 
 def delete_organizations(slugs):
     """Delete the benchmark organizations: the big tables by SQL first, then the rest through the ORM."""
-    from django.db import connection
+    from django.db import connection, transaction
 
     from crm.models import Organization
 
     ids = list(Organization.objects.filter(slug__in=slugs).values_list("id", flat=True))
     if not ids:
         return
-    with connection.cursor() as cursor:
+    big = ("crm_application", "consent_consentstate", "crm_activity", "crm_candidate")
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Rows referring to the deleted ones go first; the foreign keys are checked once when added back.
+        cursor.execute("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE contype = 'f' AND confrelid = ANY(%s::regclass[])", [list(big)])
+        keys = cursor.fetchall()
+        for table, name, _ in keys:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for table in ("crm_stagechange", "crm_feedbacknote", "crm_application", "consent_consentstate",
                       "consent_consentevidence", "consent_consentrecord", "talentpools_candidatetag",
                       "talentpools_poolmember", "crm_activity", "crm_candidate"):
             cursor.execute(f"DELETE FROM {table} WHERE organization_id = ANY(%s)", [ids])
+        for table, name, definition in keys:
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
     Organization.objects.filter(id__in=ids).delete()
+    with connection.cursor() as cursor:
+        for table in big:
+            cursor.execute(f"VACUUM {table}")  # the load refills the freed pages
 
 
 def copy_rows(cursor, table, columns, rows, label, started):
@@ -465,6 +489,9 @@ def main(argv=None):
             indexes = [ix for table in LOADED_TABLES for ix in secondary_indexes(cursor, table)]
             for name, _ in indexes:
                 cursor.execute(f'DROP INDEX "{name}"')
+            keys = [(table, *fk) for table in LOADED_TABLES for fk in foreign_keys(cursor, table)]
+            for table, name, _ in keys:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         raw = connection.connection
         for organization in todo:
             rng = random.Random(f"{args.seed}-{organization.slug}")
@@ -486,13 +513,18 @@ def main(argv=None):
                   f"{n_consents:,} consent states, {len(catalogue['jobs'])} jobs, {len(catalogue['tag_ids'])} tags "
                   f"({time.perf_counter() - started:.0f} s)", flush=True)
             del generator
-        print(f"loaded in {time.perf_counter() - started:.0f} s; rebuilding {len(indexes)} indexes", flush=True)
+        print(f"loaded in {time.perf_counter() - started:.0f} s; rebuilding {len(indexes)} indexes and "
+              f"{len(keys)} foreign keys", flush=True)
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
             for name, definition in indexes:
                 step = time.perf_counter()
                 cursor.execute(definition)
                 print(f"  {name}: {time.perf_counter() - step:.0f} s", flush=True)
+            step = time.perf_counter()
+            for table, name, definition in keys:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            print(f"  foreign keys: {time.perf_counter() - step:.0f} s", flush=True)
     with connection.cursor() as cursor:
         for table in LOADED_TABLES + CATALOGUE_TABLES:
             cursor.execute(f"VACUUM ANALYZE {table}")

@@ -154,7 +154,12 @@ class ConsentState(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["candidate", "purpose"], name="consent_state_unique")]
-        indexes = [models.Index(fields=["organization", "purpose", "state", "expires_at"], name="consent_state_filter")]
+        indexes = [
+            models.Index(fields=["organization", "purpose", "state", "expires_at"], name="consent_state_filter"),
+            # Smart pools: the candidates in a state for a topic, one per candidate, read without the table.
+            models.Index(fields=["organization", "purpose", "state", "candidate"], include=["expires_at"],
+                         name="consent_state_candidates"),
+        ]
 
 
 class PendingOptIn(TenantModel):

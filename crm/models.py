@@ -593,6 +593,10 @@ class Application(TenantModel):
             models.Index(fields=["organization", "job", "stage"], name="application_job_stage"),
             models.Index(fields=["organization", "stage", "moved_at"], name="application_stage_moved"),
             models.Index(fields=["organization", "candidate"], name="application_candidate"),
+            # Smart pools: who reached a stage / was rejected for a reason, read without the table.
+            models.Index(fields=["organization", "furthest_stage", "candidate"], name="application_furthest"),
+            models.Index(fields=["organization", "rejection_reason", "candidate"],
+                         condition=models.Q(stage="rejected"), name="application_rejected_reason"),
         ]
 
     def __str__(self):
