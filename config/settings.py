@@ -135,6 +135,8 @@ if not DATABASE_URL or not REDIS_URL:
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(env("DB_CONN_MAX_AGE", "60")))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True  # a failed request never leaves a half-written row
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The planner's JIT compiles for 100+ ms on the big-but-capped reads of pools and matching, and wins nothing back.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 

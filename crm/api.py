@@ -58,7 +58,7 @@ LIST_PARAMETERS = [
 ]
 
 
-def candidate_listing_response(request, queryset, *, default_ordering=None):
+def candidate_listing_response(request, queryset, *, default_ordering=None, cap=None):
     """A page of `queryset` narrowed by the list's filters, as the candidate list answers it."""
     filterset = CandidateFilter(request.query_params, queryset=queryset)
     if not filterset.is_valid():
@@ -75,7 +75,8 @@ def candidate_listing_response(request, queryset, *, default_ordering=None):
         raise ValidationError({"page_size": ["Use a whole number from 1 to 100."]})
     try:
         listing = selectors.candidate_listing(filterset.qs, sort=ordering,
-                                              cursor=request.query_params.get("cursor") or None, size=size)
+                                              cursor=request.query_params.get("cursor") or None, size=size,
+                                              **({"cap": cap} if cap else {}))
     except InvalidCursor as error:
         raise ValidationError({"cursor": [str(error)]}) from error
     next_url = None

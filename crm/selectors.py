@@ -78,21 +78,28 @@ class CandidateListing:
 
     @property
     def count_label(self):
-        return f"{COUNT_CAP:,}+" if self.count_is_capped else f"{self.count:,}"
+        return f"{self.count:,}+" if self.count_is_capped else f"{self.count:,}"
 
 
 def candidates():
     return Candidate.objects.all()
 
 
-def candidate_listing(queryset, *, sort=DEFAULT_SORT, cursor=None, size=25) -> CandidateListing:
-    """A page of `queryset` (already filtered) with a capped count, fast at any depth."""
+def candidate_listing(queryset, *, sort=DEFAULT_SORT, cursor=None, size=25, cap=None) -> CandidateListing:
+    """A page of `queryset` (already filtered) with a count capped at `cap`, fast at any depth.
+
+    The count reads the matching ids; when they are few, the page is taken from them (one search, not two).
+    """
     sort = sort if sort in ORDERINGS else DEFAULT_SORT
-    count, capped = capped_count(queryset)
-    page = keyset_page(
-        queryset.only(*LIST_COLUMNS), ORDERINGS[sort], cursor=cursor, size=size,
-        use_indexes=capped or count > FEW_MATCHES,
-    )
+    cap = COUNT_CAP if cap is None else cap
+    ids = list(queryset.order_by().values_list("pk", flat=True)[: cap + 1])
+    count, capped = min(len(ids), cap), len(ids) > cap
+    if not ids:
+        return CandidateListing(page=Page(rows=[], next_cursor=None, has_previous=bool(cursor)), count=0,
+                                count_is_capped=False, sort=sort)
+    few = not capped and count <= FEW_MATCHES
+    rows = Candidate.objects.filter(pk__in=ids) if few else queryset
+    page = keyset_page(rows.only(*LIST_COLUMNS), ORDERINGS[sort], cursor=cursor, size=size, use_indexes=not few)
     return CandidateListing(page=page, count=count, count_is_capped=capped, sort=sort)
 
 
@@ -197,7 +204,6 @@ def monthly_growth(organization, *, months=12):
 
 
 def dashboard_numbers(organization, membership):
-    from .pagination import capped_count
 
     waiting = waiting_for_an_answer(organization, limit=1000)
     silver, silver_capped = capped_count(Candidate.objects.filter(silver_medalist=True))

@@ -203,7 +203,7 @@ class PoolDetailView(APIView):
 class PoolCandidatesView(APIView):
     @extend_schema(parameters=LIST_PARAMETERS, responses=CandidateListSerializer, summary="A pool's candidates",
                    description="Members (a smart pool's filters evaluated now), with the candidate list's filters, "
-                               "cursor paging and a count capped at 10,000.")
+                               "cursor paging and a count capped at 1,000.")
     def get(self, request, pool_id):
         pool = get_object_or_404(TalentPool, pk=pool_id)
         try:
@@ -212,7 +212,7 @@ class PoolCandidatesView(APIView):
             return Response({"definition": error.errors}, status=status.HTTP_409_CONFLICT)
         from .views import default_sort
 
-        return candidate_listing_response(request, queryset,
+        return candidate_listing_response(request, queryset, cap=selectors.POOL_COUNT_CAP,
                                           default_ordering=default_sort(pool.definition) if pool.is_smart else None)
 
 

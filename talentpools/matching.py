@@ -6,9 +6,10 @@ down), and up to 3 for how far they got in an earlier application. Do-not-contac
 erased ones (gone from the base) and anyone already in this job's pipeline are left out. Each
 match says why it matched.
 
-The query ranks on what sits in the candidate row (arrays with GIN indexes), keeps the best
-`SHORTLIST` and only then reads their applications for the stage points, so its cost does not
-grow with the applications of the whole base.
+The query ranks on what sits in the candidate row (arrays with GIN indexes), silver medalists
+first and the others only when the silver medalists are too few, keeps the best `SHORTLIST` and
+only then reads their applications for the stage points, so its cost does not grow with the
+applications of the whole base.
 """
 
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ def _nearby_seniorities(level):
     return [SENIORITY_ORDER[j] for j in (i - 1, i + 1) if 0 <= j < len(SENIORITY_ORDER)]
 
 
-def _shortlist(organization_id, job, skills, tags, limit):
+def _shortlist(organization_id, job, skills, tags, limit, minimum):
     nearby = _nearby_seniorities(job.seniority)
     sql = """
         SELECT c.id,
@@ -59,16 +60,24 @@ def _shortlist(organization_id, job, skills, tags, limit):
         FROM crm_candidate c
         WHERE c.organization_id = %(org)s
           AND NOT c.do_not_contact
+          AND c.silver_medalist = %(silver)s
           AND (c.skills && %(skills)s::varchar[] OR c.tag_ids && %(tags)s::int[])
           AND NOT EXISTS (SELECT 1 FROM crm_application a
                           WHERE a.organization_id = %(org)s AND a.candidate_id = c.id AND a.job_id = %(job)s)
-        ORDER BY c.silver_medalist DESC, score DESC, c.last_activity_at DESC, c.id DESC
+        ORDER BY score DESC, c.last_activity_at DESC, c.id DESC
         LIMIT %(limit)s
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"org": organization_id, "skills": skills, "tags": tags, "job": job.pk,
-                             "seniority": job.seniority or "", "nearby": nearby, "limit": limit})
-        return cursor.fetchall()
+    rows = []
+    # Silver medalists come first whatever their score: the others are scored only if they are too few.
+    for silver in (True, False):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"org": organization_id, "skills": skills, "tags": tags, "job": job.pk,
+                                 "seniority": job.seniority or "", "nearby": nearby, "limit": limit,
+                                 "silver": silver})
+            rows += cursor.fetchall()
+        if len(rows) >= minimum:
+            break
+    return rows
 
 
 def job_matches(job, *, limit=25):
@@ -78,11 +87,13 @@ def job_matches(job, *, limit=25):
     tags = job_tag_ids(job)
     if not skills and not tags:
         return []
-    rows = _shortlist(organization_id, job, skills, tags, max(SHORTLIST, limit))
+    rows = _shortlist(organization_id, job, skills, tags, max(SHORTLIST, limit), minimum=limit)
     if not rows:
         return []
     base_scores = dict(rows)
-    candidates = Candidate.objects.in_bulk([pk for pk, _ in rows])
+    candidates = Candidate.objects.only(
+        "id", "organization_id", "first_name", "last_name", "email", "headline", "seniority", "skills", "tag_ids",
+        "silver_medalist", "silver_medalist_note", "last_activity_at").in_bulk([pk for pk, _ in rows])
     best = {}
     for application in (Application.objects.filter(candidate_id__in=list(base_scores))
                         .exclude(job=job).select_related("job").order_by("-decided_at", "-id")):

@@ -12,6 +12,9 @@ from crm.models import Candidate
 from .models import PoolMember, TalentPool
 from .segments import DefinitionError, clean_definition, segment_queryset
 
+# Pool pages count their members up to this many ("1,000+"): a pool is read, and counted exactly, by campaigns.
+POOL_COUNT_CAP = 1_000
+
 
 class BrokenPool(Exception):
     """A smart pool whose saved filters no longer hold (a deleted tag or reason): `errors` says which."""

@@ -161,7 +161,7 @@ def pool_preview(request, org_slug):
         definition = form.definition()
         if definition is not None:
             listing = selectors_crm.candidate_listing(segment_queryset(definition), sort=default_sort(definition),
-                                                      size=10)
+                                                      size=10, cap=selectors.POOL_COUNT_CAP)
             context.update(listing=listing, summary=describe(definition))
     return render(request, "talentpools/_pool_preview.html", context)
 
@@ -191,7 +191,7 @@ def pool_detail(request, org_slug, pool_id):
             listing = selectors_crm.candidate_listing(
                 filterset.qs, sort=request.GET.get("sort") or (default_sort(pool.definition) if pool.is_smart
                                                                else crm_default_sort(request.GET)),
-                cursor=request.GET.get("cursor") or None, size=25)
+                cursor=request.GET.get("cursor") or None, size=25, cap=selectors.POOL_COUNT_CAP)
         except InvalidCursor as error:
             cursor_error = str(error)
     else:
