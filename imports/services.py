@@ -254,10 +254,13 @@ def _batch_in_transaction(state, rows):
     suppressed = {hashes[h] for h in Suppression.objects.filter(email_hash__in=list(hashes)).values_list(
         "email_hash", flat=True)}
     existing = {}
-    for candidate in Candidate.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=list(emails)):
+    # Only what matching and the comparison need: loading whole rows costs more than the lookup itself.
+    fields = ("id", "organization_id", "email", "first_name", "last_name", "headline", "skills", *UPDATABLE)
+    for candidate in Candidate.objects.annotate(email_lower=Lower("email")).filter(
+            email_lower__in=list(emails)).only(*fields):
         existing[("email", candidate.email_lower)] = candidate
     if externals:
-        for candidate in Candidate.objects.filter(external_id__in=list(externals)):
+        for candidate in Candidate.objects.filter(external_id__in=list(externals)).only(*fields):
             existing[("external", candidate.external_id)] = candidate
     creates, updates, unchanged, kept = [], {}, [], []
     for row in rows:

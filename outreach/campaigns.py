@@ -310,15 +310,14 @@ def eligible(campaign, queryset, *, now=None):
             .exclude(email_status__in=UNDELIVERABLE).exclude(frequency).exclude(cap))
 
 
-def exclusion_breakdown(campaign, queryset, *, now=None):
-    """{reason: count} of the audience, each person counted under the first reason that keeps them out."""
-    now = now or timezone.now()
+def _reason(campaign, now):
+    """Why each member of the audience gets no email (the first reason that applies), or "eligible"."""
+    from django.db.models import Case, CharField, Value, When
+
     purpose_id = _purpose_id(campaign)
     states = ConsentState.objects.filter(candidate=OuterRef("pk"), purpose_id=purpose_id)
     frequency, cap = _recent_sends(campaign, now)
-    from django.db.models import Case, CharField, Count, Value, When
-
-    reason = Case(
+    return Case(
         When(do_not_contact=True, then=Value("do_not_contact")),
         When(email_status__in=UNDELIVERABLE, then=Value("undeliverable")),
         When(Exists(states.filter(state=State.GRANTED, expires_at__gt=now)), then=Case(
@@ -329,9 +328,15 @@ def exclusion_breakdown(campaign, queryset, *, now=None):
              then=Value("consent_expired")),
         default=Value("no_consent"), output_field=CharField(),
     )
-    rows = queryset.order_by().annotate(reason=reason).values("reason").annotate(n=Count("id"))
-    counts = {row["reason"]: row["n"] for row in rows}
-    return counts
+
+
+def exclusion_breakdown(campaign, queryset, *, now=None):
+    """{reason: count} of the audience, each person counted under the first reason that keeps them out."""
+    from django.db.models import Count
+
+    now = now or timezone.now()
+    rows = queryset.order_by().annotate(reason=_reason(campaign, now)).values("reason").annotate(n=Count("id"))
+    return {row["reason"]: row["n"] for row in rows}
 
 
 # --- Runs ----------------------------------------------------------------------------------------
@@ -363,10 +368,10 @@ ADVISORY_RUN = 7002  # the advisory-lock namespace of "preparing a campaign run"
 def _prepare_locked(run, campaign, now):
     if CampaignRun.objects.filter(pk=run.pk).values_list("status", flat=True).first() != RunStatus.PREPARING:
         return 0
-    audience = audience_queryset(campaign)
-    breakdown = exclusion_breakdown(campaign, audience, now=now)
-    recipients = eligible(campaign, audience, now=now)
-    sql, params = recipients.values("pk").query.sql_with_params()
+    # The audience and each member's reason, decided once (the costly part), then counted and written.
+    annotated = audience_queryset(campaign).order_by().annotate(reason=_reason(campaign, now)).values(
+        "id", "organization_id", "email", "language", "reason")
+    audience_sql, audience_params = annotated.query.sql_with_params()
     languages = _templates_by_language(campaign)
     template_case = "CASE c.language " + " ".join(
         "WHEN %s THEN %s" for _ in languages) + " ELSE %s END" if languages else "%s"
@@ -382,15 +387,19 @@ def _prepare_locked(run, campaign, now):
         SELECT c.organization_id, 'campaign:' || %s || ':' || c.id, c.id, %s, 'marketing', {template_case},
                COALESCE(NULLIF(c.language, ''), %s), c.email, '', '', '', '{{}}'::jsonb, %s::jsonb, %s,
                'queued', '', '', 0, %s, %s, %s, %s
-        FROM crm_candidate c
-        WHERE c.organization_id = %s AND c.id IN ({sql})
+        FROM run_audience c
+        WHERE c.reason = 'eligible'
         ON CONFLICT (organization_id, unique_key) DO NOTHING
     """
     with transaction.atomic():
         with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS run_audience")
+            cursor.execute(f"CREATE TEMP TABLE run_audience ON COMMIT DROP AS {audience_sql}", audience_params)
+            cursor.execute("SELECT reason, count(*) FROM run_audience GROUP BY reason")
+            breakdown = dict(cursor.fetchall())
             cursor.execute(insert, [run.pk, campaign.template.kind, *template_params,
                                     campaign.organization.default_language, json.dumps(context), now, now, now,
-                                    run.pk, campaign.purpose_key, campaign.organization_id, *params])
+                                    run.pk, campaign.purpose_key])
             queued = cursor.rowcount
         excluded = {key: n for key, n in breakdown.items() if key != "eligible" and n}
         lost = breakdown.get("eligible", 0) - queued

@@ -51,10 +51,11 @@ def _nearby_seniorities(level):
 
 def _shortlist(organization_id, job, skills, tags, limit, minimum):
     nearby = _nearby_seniorities(job.seniority)
-    sql = """
-        SELECT c.id,
-               (SELECT count(*) FROM unnest(c.skills) s WHERE s = ANY(%(skills)s::varchar[])) * 3
-             + (SELECT count(*) FROM unnest(c.tag_ids) t WHERE t = ANY(%(tags)s::int[])) * 2
+    # One containment test per job skill and tag: far cheaper per row than unnesting the arrays.
+    points = [f"(c.skills @> ARRAY[%(skill{i})s]::varchar[])::int * 3" for i in range(len(skills))]
+    points += [f"(c.tag_ids @> ARRAY[%(tag{i})s]::int[])::int * 2" for i in range(len(tags))]
+    sql = f"""
+        SELECT c.id, {" + ".join(points)}
              + CASE WHEN c.seniority = %(seniority)s THEN 2
                     WHEN c.seniority = ANY(%(nearby)s::varchar[]) THEN 1 ELSE 0 END AS score
         FROM crm_candidate c
@@ -62,19 +63,21 @@ def _shortlist(organization_id, job, skills, tags, limit, minimum):
           AND NOT c.do_not_contact
           AND c.silver_medalist = %(silver)s
           AND (c.skills && %(skills)s::varchar[] OR c.tag_ids && %(tags)s::int[])
-          AND NOT EXISTS (SELECT 1 FROM crm_application a
-                          WHERE a.organization_id = %(org)s AND a.candidate_id = c.id AND a.job_id = %(job)s)
         ORDER BY score DESC, c.last_activity_at DESC, c.id DESC
         LIMIT %(limit)s
     """
+    # Who is in this job's pipeline already (a few hundred at most) is left out after the ranking.
+    in_pipeline = set(Application.objects.filter(job=job).values_list("candidate_id", flat=True))
+    params = {"org": organization_id, "skills": skills, "tags": tags, "seniority": job.seniority or "",
+              "nearby": nearby, "limit": limit + len(in_pipeline),
+              **{f"skill{i}": skill for i, skill in enumerate(skills)},
+              **{f"tag{i}": tag for i, tag in enumerate(tags)}}
     rows = []
     # Silver medalists come first whatever their score: the others are scored only if they are too few.
     for silver in (True, False):
         with connection.cursor() as cursor:
-            cursor.execute(sql, {"org": organization_id, "skills": skills, "tags": tags, "job": job.pk,
-                                 "seniority": job.seniority or "", "nearby": nearby, "limit": limit,
-                                 "silver": silver})
-            rows += cursor.fetchall()
+            cursor.execute(sql, {**params, "silver": silver})
+            rows += [row for row in cursor.fetchall() if row[0] not in in_pipeline][:limit]
         if len(rows) >= minimum:
             break
     return rows
