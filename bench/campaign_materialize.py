@@ -117,6 +117,8 @@ def main(argv=None):
         seconds = time.perf_counter() - started
         run.refresh_from_db()
         floor = floor_seconds(organization, queued)
+        # A million queued emails would keep any worker on this database busy: they go with the benchmark.
+        clear_previous(organization)
     rate = queued / seconds if seconds else 0
     print(f"\nCampaign run written to the outbox in {args.org}")
     print(f"{'step':52} {'seconds':>8} {'rows/s':>10} {'vs floor':>9}")
