@@ -310,15 +310,15 @@ def test_a_slow_preparation_overtaken_by_the_beats_retry_loses_no_email(tenant_a
 
     monkeypatch.setattr(services, "nudge_dispatch", lambda: None)  # the emails wait in the queue for the test
     reached, release = threading.Event(), threading.Event()
-    real_breakdown = campaigns.exclusion_breakdown
+    real_reason = campaigns._reason
 
     def slow_in_the_first_worker(*args, **kwargs):
         if threading.current_thread().name == "slow-worker":
             reached.set()
             assert release.wait(WAIT), "never released"
-        return real_breakdown(*args, **kwargs)
+        return real_reason(*args, **kwargs)
 
-    monkeypatch.setattr(campaigns, "exclusion_breakdown", slow_in_the_first_worker)
+    monkeypatch.setattr(campaigns, "_reason", slow_in_the_first_worker)
     tenant = tenant_a
     org = tenant.organization
     with tenant.scope():
