@@ -85,21 +85,27 @@ def candidates():
     return Candidate.objects.all()
 
 
-def candidate_listing(queryset, *, sort=DEFAULT_SORT, cursor=None, size=25, cap=None) -> CandidateListing:
-    """A page of `queryset` (already filtered) with a count capped at `cap`, fast at any depth.
+# Up to this cap, the count reads the matching ids themselves, and few matches are paged from them (one
+# search, not two); past it, moving ids to Python costs more than counting in PostgreSQL.
+IDS_CAP = 1_000
 
-    The count reads the matching ids; when they are few, the page is taken from them (one search, not two).
-    """
+
+def candidate_listing(queryset, *, sort=DEFAULT_SORT, cursor=None, size=25, cap=None) -> CandidateListing:
+    """A page of `queryset` (already filtered) with a count capped at `cap`, fast at any depth."""
     sort = sort if sort in ORDERINGS else DEFAULT_SORT
     cap = COUNT_CAP if cap is None else cap
+    if cap > IDS_CAP:
+        count, capped = capped_count(queryset, cap=cap)
+        page = keyset_page(queryset.only(*LIST_COLUMNS), ORDERINGS[sort], cursor=cursor, size=size,
+                           use_indexes=capped or count > FEW_MATCHES)
+        return CandidateListing(page=page, count=count, count_is_capped=capped, sort=sort)
     ids = list(queryset.order_by().values_list("pk", flat=True)[: cap + 1])
     count, capped = min(len(ids), cap), len(ids) > cap
     if not ids:
         return CandidateListing(page=Page(rows=[], next_cursor=None, has_previous=bool(cursor)), count=0,
                                 count_is_capped=False, sort=sort)
-    few = not capped and count <= FEW_MATCHES
-    rows = Candidate.objects.filter(pk__in=ids) if few else queryset
-    page = keyset_page(rows.only(*LIST_COLUMNS), ORDERINGS[sort], cursor=cursor, size=size, use_indexes=not few)
+    rows = queryset if capped else Candidate.objects.filter(pk__in=ids)
+    page = keyset_page(rows.only(*LIST_COLUMNS), ORDERINGS[sort], cursor=cursor, size=size, use_indexes=capped)
     return CandidateListing(page=page, count=count, count_is_capped=capped, sort=sort)
 
 
