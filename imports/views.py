@@ -1,12 +1,11 @@
 """Import pages: upload, map the columns, the dry run, the import and its row errors."""
 
-import csv
 
 from django.contrib import messages
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.downloads import csv_download
 from crm.permissions import RECRUITING, role_required
 from crm.services import ServiceError
 
@@ -108,12 +107,5 @@ def import_run(request, org_slug, import_id):
 def import_problems(request, org_slug, import_id):
     candidate_import = _import(import_id)
 
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-    response = StreamingHttpResponse((writer.writerow(row) for row in services.problems_csv_rows(candidate_import)),
-                                     content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{candidate_import.pk}-row-errors.csv"'
-    return response
+    return csv_download(services.problems_csv_rows(candidate_import),
+                        f"import-{candidate_import.pk}-row-errors.csv")

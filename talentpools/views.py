@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import selectors as selectors_crm
+from crm.downloads import csv_download
 from crm.filters import CandidateFilter
 from crm.filters import default_sort as crm_default_sort
 from crm.models import Candidate
@@ -251,9 +252,6 @@ def pool_edit(request, org_slug, pool_id):
 @require_GET
 @role_required(RECRUITING)
 def pool_export(request, org_slug, pool_id):
-    import csv
-
-    from django.http import StreamingHttpResponse
     from django.utils import timezone
 
     from crm.services import candidates_export_rows
@@ -265,17 +263,9 @@ def pool_export(request, org_slug, pool_id):
         messages.error(request, "This pool's filters name something deleted; fix them before exporting.")
         return redirect("talentpools:pool_detail", org_slug=org_slug, pool_id=pool.pk)
 
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
     rows = candidates_export_rows(queryset=queryset, actor=request.user,
                                   description={"pool": pool.name, "pool_id": pool.pk, "definition": pool.definition})
-    response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (f'attachment; filename="pool-{pool.pk}-{request.organization.slug}-'
-                                       f'{timezone.now():%Y%m%d-%H%M}.csv"')
-    return response
+    return csv_download(rows, f"pool-{pool.pk}-{request.organization.slug}-{timezone.now():%Y%m%d-%H%M}.csv")
 
 
 @require_POST

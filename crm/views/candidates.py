@@ -1,8 +1,6 @@
-import csv
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -10,6 +8,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import selectors, services
+from ..downloads import csv_download
 from ..filters import SORTS, CandidateFilter, default_sort
 from ..forms import ActivityNoteForm, AddToJobForm, CandidateForm, DoNotContactForm
 from ..pagination import InvalidCursor
@@ -68,17 +67,9 @@ def candidates_export(request, org_slug):
         messages.error(request, "The export needs valid filters; nothing was exported.")
         return redirect(reverse("candidate_list", kwargs={"org_slug": org_slug}) + "?" + request.GET.urlencode())
 
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
     description = {k: v for k, v in request.GET.items() if v}
     rows = services.candidates_export_rows(queryset=filterset.qs, actor=request.user, description=description)
-    response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
-    filename = f"candidates-{request.organization.slug}-{timezone.now():%Y%m%d-%H%M}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_download(rows, f"candidates-{request.organization.slug}-{timezone.now():%Y%m%d-%H%M}.csv")
 
 
 def _duplicate_error(form, error, org_slug):
