@@ -11,7 +11,7 @@ from crm.services import ServiceError
 
 from . import selectors, services
 from .models import Tag, TalentPool
-from .segments import DefinitionError, describe
+from .segments import DefinitionError, default_sort, describe
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -210,8 +210,6 @@ class PoolCandidatesView(APIView):
             queryset = selectors.pool_candidates(pool)
         except selectors.BrokenPool as error:
             return Response({"definition": error.errors}, status=status.HTTP_409_CONFLICT)
-        from .views import default_sort
-
         return candidate_listing_response(request, queryset, cap=selectors.POOL_COUNT_CAP,
                                           default_ordering=default_sort(pool.definition) if pool.is_smart else None)
 

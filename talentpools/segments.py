@@ -234,6 +234,12 @@ def segment_queryset(definition, *, now=None):
     return candidates
 
 
+def default_sort(definition):
+    """A pool reads in order of last activity when it filters on activity (the index then starts there)."""
+    return "-last_activity_at" if any(k in definition for k in (
+        "inactive_days", "active_within_days", "active_after", "active_before")) else "-created_at"
+
+
 def describe(definition):
     """The definition in words, for pool pages and exports."""
     tags = dict(Tag.objects.filter(pk__in=[

@@ -17,7 +17,7 @@ from crm.services import ServiceError
 from . import selectors, services
 from .forms import RuleForm, SegmentForm
 from .models import PoolKind, Tag, TagCategory, TaggingRule, TalentPool
-from .segments import DefinitionError, describe, segment_queryset
+from .segments import DefinitionError, default_sort, describe, segment_queryset
 
 
 def tags_panel(request, candidate):
@@ -165,11 +165,6 @@ def pool_preview(request, org_slug):
                                                       size=10, cap=selectors.POOL_COUNT_CAP)
             context.update(listing=listing, summary=describe(definition))
     return render(request, "talentpools/_pool_preview.html", context)
-
-
-def default_sort(definition):
-    return "-last_activity_at" if any(k in definition for k in (
-        "inactive_days", "active_within_days", "active_after", "active_before")) else "-created_at"
 
 
 @require_GET
