@@ -14,6 +14,7 @@ Uses DATABASE_URL and REDIS_URL like the app.
 import argparse
 import sys
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +58,24 @@ def clear_previous(organization):
         cursor.execute("DELETE FROM outreach_campaign WHERE organization_id = %s", [organization.pk])
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE outreach_message")
+
+
+@contextmanager
+def statement_times():
+    """[(statement's first words, seconds)] of the queries run inside the block, in order."""
+    from django.db import connection
+
+    steps = []
+
+    def wrapper(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            steps.append((" ".join(sql.split()[:6])[:50], time.perf_counter() - start))
+
+    with connection.execute_wrapper(wrapper):
+        yield steps
 
 
 def floor_seconds(organization, rows):
@@ -113,7 +132,8 @@ def main(argv=None):
 
         services.nudge_dispatch = lambda: None  # measure the writing, not the sending
         started = time.perf_counter()
-        queued = prepare_run(run)
+        with statement_times() as steps:
+            queued = prepare_run(run)
         seconds = time.perf_counter() - started
         run.refresh_from_db()
         floor = floor_seconds(organization, queued)
@@ -125,6 +145,9 @@ def main(argv=None):
     print(f"{'floor: bare INSERT ... SELECT, no index, no filter':52} {floor:8.1f} {queued / floor:10,.0f} {1:9.2f}")
     print(f"{'prepare_run: audience, exclusions, outbox rows':52} {seconds:8.1f} {rate:10,.0f} "
           f"{seconds / floor:9.2f}")
+    for label, spent in steps:
+        if spent >= 0.05:
+            print(f"  {label:50} {spent:8.1f}")
     print(f"audience {run.audience:,}; queued {queued:,}; excluded {run.excluded}")
     verdict = "OK" if seconds <= TARGET_SECONDS * max(1, queued) / 1_000_000 else "SLOW"
     print(f"target: 1,000,000 recipients in ≤ {TARGET_SECONDS} s → {verdict} "

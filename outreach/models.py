@@ -135,13 +135,15 @@ class Message(TenantModel):
         indexes = [
             models.Index(fields=["send_after"], condition=models.Q(status="queued"), name="message_due"),
             models.Index(fields=["claimed_at"], condition=models.Q(status="sending"), name="message_sending"),
-            models.Index(fields=["provider_message_id"], name="message_provider_id"),
+            # Only sent messages carry the provider's id: the rows queued by a campaign run skip this index.
+            models.Index(fields=["provider_message_id"], condition=~models.Q(provider_message_id=""),
+                         name="message_provider_id"),
             models.Index(fields=["organization", "candidate", "-created_at"], name="message_candidate"),
             models.Index(fields=["organization", "status", "-created_at"], name="message_org_status"),
             models.Index(fields=["campaign_run", "status"], condition=models.Q(campaign_run__isnull=False),
                          name="message_run_status"),
-            # The frequency and cap checks: a candidate's recent marketing sends.
-            models.Index(fields=["candidate", "sent_at"], condition=models.Q(purpose="marketing"),
+            # The frequency and cap checks: a candidate's recent marketing sends (not the queued ones).
+            models.Index(fields=["candidate", "sent_at"], condition=models.Q(purpose="marketing", sent_at__isnull=False),
                          name="message_marketing_sent"),
         ]
 

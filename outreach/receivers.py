@@ -67,7 +67,7 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
         logger.info("tracking event without message id from %s ignored", esp_name)
         return
     message = Message.all_tenants.select_related("organization", "candidate").filter(
-        provider_message_id=event.message_id).first()
+        provider_message_id=event.message_id).exclude(provider_message_id="").first()
     if message is None:
         logger.info("tracking event for unknown message %s from %s ignored", event.message_id, esp_name)
         return
