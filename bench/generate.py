@@ -24,6 +24,9 @@ Organizations are `bench-a`, `bench-b`, ... Each one gets:
   still granted with `expires_at` in the past (the retention job has not reached them yet).
   Only the current states are written, no ConsentRecord ledger rows: segments read states only.
   Likewise tags live in the candidates' `tag_ids` arrays only, without CandidateTag rows.
+- on each candidate row, what the database triggers keep there: the furthest stage reached, the
+  reasons of rejected applications and the "topic:state" of each consent state (the triggers are
+  off for the load).
 
 Everything is loaded with COPY in one transaction, with the indexes that no constraint owns and
 the foreign keys dropped and rebuilt after (each then checked once, not per row); `--reset`
@@ -81,6 +84,7 @@ COLUMNS = (
     "seniority", "skills", "linkedin_url", "portfolio_url", "source", "external_id", "do_not_contact",
     "do_not_contact_reason", "do_not_contact_at", "email_status", "silver_medalist", "silver_medalist_note",
     "last_activity_at", "notes", "tag_ids", "search_text", "created_at", "updated_at",
+    "furthest_stage_rank", "rejection_reason_ids", "consent_topics",
 )
 APPLICATION_COLUMNS = (
     "organization_id", "candidate_id", "job_id", "stage", "furthest_stage", "stage_before_close", "decided_at",
@@ -309,9 +313,9 @@ class Generator:
             created = activity - timedelta(seconds=int(rng.random() * 400 * 24 * 3600))
             source = self.source.one(rng)
             dnc = rng.random() < 0.02
-            silver_note = self.add_applications(pk, created, activity, source) if rng.random() < 0.6 else ""
-            if rng.random() < TALENT_POOL_SHARE:
-                self.add_consents(pk, created, activity, dnc)
+            silver_note, rank, reasons = (self.add_applications(pk, created, activity, source)
+                                          if rng.random() < 0.6 else ("", -1, []))
+            topics = self.add_consents(pk, created, activity, dnc) if rng.random() < TALENT_POOL_SHARE else []
             yield (
                 pk, org, first, last, email, "", self.language.one(rng), self.city.one(rng), headline, seniority,
                 skills, f"https://www.linkedin.com/in/{ascii_slug(first)}-{ascii_slug(last)}-{i}", "", source,
@@ -319,10 +323,12 @@ class Generator:
                 "Asked not to be contacted" if dnc else "", activity if dnc else None,
                 "bounced" if rng.random() < 0.01 else "valid", bool(silver_note), silver_note,
                 activity, "", tags, candidate_search_text(first, last, email, headline, skills), created, activity,
+                rank, reasons, topics,
             )
 
     def add_applications(self, pk, created, activity, source):
-        """1-3 applications to distinct jobs; returns the silver-medal note ("" for none)."""
+        """1-3 applications to distinct jobs; returns the silver-medal note ("" for none), the furthest stage's
+        rank and the rejection reasons (what the database triggers would write on the candidate)."""
         rng, now = self.rng, self.now
         count = rng.choices((1, 2, 3), (60, 28, 12))[0]
         span = (activity - created).total_seconds()
@@ -330,7 +336,7 @@ class Generator:
         if source == "applied":
             applied[0] = created
         may_be_open = activity >= now - timedelta(days=OPEN_WITHIN_DAYS)
-        used, silver_note = set(), ""
+        used, silver_note, rank, reasons = set(), "", -1, set()
         for applied_at in applied:
             stage, furthest = self.outcome.one(rng)
             if stage in OPEN and not may_be_open:
@@ -348,8 +354,10 @@ class Generator:
             closed = stage in ("rejected", "withdrawn", "offer_declined")
             reason = declined = ""
             reason_id = None
+            rank = max(rank, RANK[furthest])
             if stage == "rejected":
                 reason_id = (self.late_reason if RANK[furthest] >= 2 else self.early_reason).one(rng)
+                reasons.add(reason_id)
                 if furthest in ("final", "offer"):
                     label = "final interview" if furthest == "final" else "offer"
                     silver_note = f"Rejected at {label} for {job.title}"[:200]
@@ -360,10 +368,10 @@ class Generator:
                 self.org, pk, job.pk, stage, furthest, furthest if closed else "", moved if closed else None, "",
                 reason_id, reason, declined, "", "", "", "", applied_at, moved, 1 + RANK[furthest] + closed,
             ))
-        return silver_note
+        return silver_note, rank, sorted(reasons)
 
     def add_consents(self, pk, created, activity, dnc):
-        """The talent-pool state and the topic states, given on one form at one moment."""
+        """The talent-pool state and the topic states, given on one form at one moment; returns "topic:state"s."""
         rng, now = self.rng, self.now
         given = created + (activity - created) * rng.random()
         expires = given + timedelta(days=RETENTION_DAYS)
@@ -376,6 +384,7 @@ class Generator:
             if state is not None:
                 rows.append((topic, pool if pool != "granted" and state == "granted" else state,
                              self.frequencies[topic].one(rng)))
+        topics = []
         for key, state, frequency in rows:
             if state == "granted":
                 state = lapsed
@@ -385,6 +394,8 @@ class Generator:
             else:  # pending: asked on the form, never confirmed
                 row = (state, frequency, None, None, given)
             self.consents.append((self.org, pk, self.purposes[key], *row))
+            topics.append(f"{key}:{row[0]}")
+        return sorted(topics)
 
 
 def secondary_indexes(cursor, table):
@@ -421,6 +432,8 @@ def delete_organizations(slugs):
         return
     big = ("crm_application", "consent_consentstate", "crm_activity", "crm_candidate")
     with transaction.atomic(), connection.cursor() as cursor:
+        # No trigger keeps candidates in step with rows deleted with them.
+        cursor.execute("SET LOCAL session_replication_role = replica")
         # Rows referring to the deleted ones go first; the foreign keys are checked once when added back.
         cursor.execute("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
                        "WHERE contype = 'f' AND confrelid = ANY(%s::regclass[])", [list(big)])
@@ -486,6 +499,9 @@ def main(argv=None):
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no queued FK checks to block CREATE INDEX
+            # The candidate rows carry their applications' outcomes and consent states already: the
+            # triggers that keep them in step are not needed for this load.
+            cursor.execute("SET LOCAL session_replication_role = replica")
             indexes = [ix for table in LOADED_TABLES for ix in secondary_indexes(cursor, table)]
             for name, _ in indexes:
                 cursor.execute(f'DROP INDEX "{name}"')

@@ -7,7 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 from timezone_field import TimeZoneField
@@ -327,6 +327,15 @@ class Candidate(TenantModel):
     notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     # Denormalized tag ids, kept in step with the tagging table by the pools services.
     tag_ids = ArrayField(models.IntegerField(), default=list, blank=True)
+    # Kept in step by database triggers in the statement that changes an application or a consent
+    # state (any writer: services, imports, COPY), so smart pools filter on the candidate row alone:
+    # the furthest stage any application reached (its index in PIPELINE, -1 without applications),
+    # the reasons of rejected applications, and "topic:state" per consent state.
+    furthest_stage_rank = models.SmallIntegerField(default=-1, db_default=-1, editable=False)
+    rejection_reason_ids = ArrayField(models.IntegerField(), default=list, db_default=Value([], output_field=ArrayField(
+        models.IntegerField())), editable=False)
+    consent_topics = ArrayField(models.CharField(max_length=40), default=list, db_default=Value(
+        [], output_field=ArrayField(models.CharField(max_length=40))), editable=False)
     search_text = models.TextField(editable=False, default="")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -357,6 +366,9 @@ class Candidate(TenantModel):
             GinIndex(F("organization"), OpClass(F("search_text"), name="gin_trgm_ops"), name="candidate_search_trgm"),
             GinIndex(F("organization"), F("tag_ids"), name="candidate_org_tags"),
             GinIndex(F("organization"), F("skills"), name="candidate_org_skills"),
+            GinIndex(F("organization"), F("rejection_reason_ids"), name="candidate_org_rejections"),
+            GinIndex(F("organization"), F("consent_topics"), name="candidate_org_consent"),
+            models.Index(fields=["organization", "furthest_stage_rank"], name="candidate_org_furthest"),
             models.Index(F("organization"), OpClass(Lower("location"), name="text_pattern_ops"),
                          name="candidate_org_location"),
         ]
@@ -377,7 +389,15 @@ class Candidate(TenantModel):
         )
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "search_text", "updated_at"}
+        elif not self._state.adding and not kwargs.get("force_insert"):
+            # A saved row's denormalized columns belong to their writers: never written back stale.
+            kwargs["update_fields"] = [field.name for field in self._meta.concrete_fields
+                                       if not field.primary_key and field.name not in KEPT_BY_THEIR_WRITERS]
         super().save(*args, **kwargs)
+
+
+# Candidate columns written only where the rows they mirror change (tags, applications, consent).
+KEPT_BY_THEIR_WRITERS = {"tag_ids", "furthest_stage_rank", "rejection_reason_ids", "consent_topics"}
 
 
 class ActivityKind(models.TextChoices):

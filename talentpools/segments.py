@@ -24,7 +24,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from consent.models import ConsentPurpose, ConsentState, PurposeKey, State
-from crm.models import PIPELINE, Application, Candidate, RejectionReason, Seniority, Source, Stage
+from crm.models import PIPELINE, Candidate, RejectionReason, Seniority, Source, Stage
 from crm.tenancy import current_organization
 
 from .models import Tag
@@ -171,16 +171,20 @@ def _start_of(day):
 
 
 def _consent_condition(topic, state, purpose_ids, now):
-    purpose_id = purpose_ids.get(topic)
-    states = ConsentState.objects.filter(candidate=OuterRef("pk"), purpose_id=purpose_id)
-    granted = Exists(states.filter(state=State.GRANTED, expires_at__gt=now))
+    """A consent filter on the candidate's "topic:state" list (GIN), then the state's expiry where it matters.
+
+    A grant past its `expires_at` counts as expired even before the daily retention run marks it so."""
+    states = ConsentState.objects.filter(candidate=OuterRef("pk"), purpose_id=purpose_ids.get(topic))
+    granted = Q(consent_topics__contains=[f"{topic}:{State.GRANTED}"]) & Exists(
+        states.filter(state=State.GRANTED, expires_at__gt=now))
     if state == "granted":
         return granted
     if state == "not_granted":
         return ~granted
     if state == "expired":
-        return Exists(states.filter(Q(state=State.EXPIRED) | Q(state=State.GRANTED, expires_at__lte=now)))
-    return Exists(states.filter(state=state))
+        return Q(consent_topics__overlap=[f"{topic}:{State.EXPIRED}", f"{topic}:{State.GRANTED}"]) & Exists(
+            states.filter(Q(state=State.EXPIRED) | Q(state=State.GRANTED, expires_at__lte=now)))
+    return Q(consent_topics__contains=[f"{topic}:{state}"])
 
 
 def segment_queryset(definition, *, now=None):
@@ -220,13 +224,11 @@ def segment_queryset(definition, *, now=None):
     if d.get("active_before"):
         bound = _start_of(d["active_before"])
         candidates = candidates.filter(last_activity_at__lt=bound, created_at__lt=bound)
+    # Application outcomes and consent states are read from the candidate row (kept in step by triggers).
     if d.get("furthest_stage"):
-        reached = STAGES_REACHED[STAGES_REACHED.index(d["furthest_stage"]):]
-        candidates = candidates.filter(Exists(Application.objects.filter(
-            candidate=OuterRef("pk"), furthest_stage__in=reached)))
+        candidates = candidates.filter(furthest_stage_rank__gte=STAGES_REACHED.index(d["furthest_stage"]))
     if d.get("rejection_reasons"):
-        candidates = candidates.filter(Exists(Application.objects.filter(
-            candidate=OuterRef("pk"), stage=Stage.REJECTED, rejection_reason_id__in=d["rejection_reasons"])))
+        candidates = candidates.filter(rejection_reason_ids__overlap=d["rejection_reasons"])
     if d.get("consent"):
         purpose_ids = dict(ConsentPurpose.objects.filter(key__in=list(d["consent"])).values_list("key", "pk"))
         for topic, state in sorted(d["consent"].items()):
