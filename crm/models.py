@@ -365,9 +365,11 @@ class Candidate(TenantModel):
             # btree_gin lets one GIN index carry the tenant with the trigrams / the tag ids.
             GinIndex(F("organization"), OpClass(F("search_text"), name="gin_trgm_ops"), name="candidate_search_trgm"),
             GinIndex(F("organization"), F("tag_ids"), name="candidate_org_tags"),
-            GinIndex(F("organization"), F("skills"), name="candidate_org_skills"),
-            GinIndex(F("organization"), F("rejection_reason_ids"), name="candidate_org_rejections"),
-            GinIndex(F("organization"), F("consent_topics"), name="candidate_org_consent"),
+            # One GIN index over skills, consent topics and rejection reasons: a query on several of them
+            # ("python" and "job_offers:granted") is one index scan that skips through the common values
+            # with the rare ones, instead of a bitmap of each ANDed afterwards.
+            GinIndex(F("organization"), F("skills"), F("consent_topics"), F("rejection_reason_ids"),
+                     name="candidate_org_arrays"),
             models.Index(fields=["organization", "furthest_stage_rank"], name="candidate_org_furthest"),
             models.Index(F("organization"), OpClass(Lower("location"), name="text_pattern_ops"),
                          name="candidate_org_location"),

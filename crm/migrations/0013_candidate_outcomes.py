@@ -92,13 +92,13 @@ class Migration(migrations.Migration):
             field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), db_default=models.Value([], output_field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), size=None)), default=list, editable=False, size=None),
         ),
         migrations.RunSQL(REFRESH, DROP),
-        migrations.AddIndex(
+        migrations.RemoveIndex(
             model_name='candidate',
-            index=django.contrib.postgres.indexes.GinIndex(models.F('organization'), models.F('rejection_reason_ids'), name='candidate_org_rejections'),
+            name='candidate_org_skills',
         ),
         migrations.AddIndex(
             model_name='candidate',
-            index=django.contrib.postgres.indexes.GinIndex(models.F('organization'), models.F('consent_topics'), name='candidate_org_consent'),
+            index=django.contrib.postgres.indexes.GinIndex(models.F('organization'), models.F('skills'), models.F('consent_topics'), models.F('rejection_reason_ids'), name='candidate_org_arrays'),
         ),
         migrations.AddIndex(
             model_name='candidate',
