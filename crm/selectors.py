@@ -61,7 +61,7 @@ ORDERINGS = {
 }
 DEFAULT_SORT = "-created_at"
 # Below this many matches, sorting them beats walking a sort index in search of them.
-FEW_MATCHES = 5_000
+FEW_MATCHES = 2_000
 LIST_COLUMNS = (
     "id", "organization_id", "first_name", "last_name", "email", "headline", "location", "seniority",
     "skills", "source", "do_not_contact", "silver_medalist", "email_status", "last_activity_at",
