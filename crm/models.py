@@ -327,8 +327,8 @@ class Candidate(TenantModel):
     notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     # Denormalized tag ids, kept in step with the tagging table by the pools services.
     tag_ids = ArrayField(models.IntegerField(), default=list, blank=True)
-    # Kept in step by database triggers in the statement that changes an application or a consent
-    # state (any writer: services, imports, COPY), so smart pools filter on the candidate row alone:
+    # Kept in step by database triggers (crm.mirrors) in the statement that changes an application or a
+    # consent state (any writer: services, imports, COPY), so smart pools filter on the candidate row alone:
     # the furthest stage any application reached (its index in PIPELINE, -1 without applications),
     # the reasons of rejected applications, and "topic:state" per consent state.
     furthest_stage_rank = models.SmallIntegerField(default=-1, db_default=-1, editable=False)

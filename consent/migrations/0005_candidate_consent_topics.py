@@ -1,7 +1,9 @@
 from django.db import migrations
 
+from crm.mirrors import mirror_triggers
+
 # The candidate's "topic:state" list, recomputed for the candidates a statement on
-# consent_consentstate touched (one UPDATE per statement; unchanged candidates are not written).
+# consent_consentstate touched (crm.mirrors); unchanged candidates are not written.
 REFRESH = """
 CREATE FUNCTION consent_refresh_candidate_topics(candidate_ids bigint[]) RETURNS void LANGUAGE sql AS $$
     UPDATE crm_candidate c
@@ -18,47 +20,11 @@ CREATE FUNCTION consent_refresh_candidate_topics(candidate_ids bigint[]) RETURNS
       ) o
      WHERE c.id = o.id AND c.consent_topics <> o.topics
 $$;
-
-CREATE FUNCTION consent_state_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    touched bigint[];
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        touched := ARRAY(SELECT DISTINCT candidate_id FROM new_rows);
-    ELSIF TG_OP = 'DELETE' THEN
-        touched := ARRAY(SELECT DISTINCT candidate_id FROM old_rows);
-    ELSE
-        touched := ARRAY(
-            SELECT n.candidate_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-             WHERE (n.candidate_id, n.purpose_id, n.state) IS DISTINCT FROM (o.candidate_id, o.purpose_id, o.state)
-            UNION
-            SELECT o.candidate_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-             WHERE n.candidate_id <> o.candidate_id);
-    END IF;
-    IF cardinality(touched) > 0 THEN
-        PERFORM consent_refresh_candidate_topics(touched);
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER consent_topics_insert AFTER INSERT ON consent_consentstate
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION consent_state_changed();
-CREATE TRIGGER consent_topics_update AFTER UPDATE ON consent_consentstate
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION consent_state_changed();
-CREATE TRIGGER consent_topics_delete AFTER DELETE ON consent_consentstate
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION consent_state_changed();
-
-SELECT consent_refresh_candidate_topics(ARRAY(SELECT DISTINCT candidate_id FROM consent_consentstate));
 """
+BACKFILL = "SELECT consent_refresh_candidate_topics(ARRAY(SELECT DISTINCT candidate_id FROM consent_consentstate));"
 
-DROP = """
-DROP TRIGGER consent_topics_insert ON consent_consentstate;
-DROP TRIGGER consent_topics_update ON consent_consentstate;
-DROP TRIGGER consent_topics_delete ON consent_consentstate;
-DROP FUNCTION consent_state_changed();
-DROP FUNCTION consent_refresh_candidate_topics(bigint[]);
-"""
+TRIGGERS, DROP_TRIGGERS = mirror_triggers("consent_topics", "consent_consentstate",
+                                          "consent_refresh_candidate_topics")
 
 
 class Migration(migrations.Migration):
@@ -68,4 +34,7 @@ class Migration(migrations.Migration):
         ("consent", "0004_segment_indexes"),
     ]
 
-    operations = [migrations.RunSQL(REFRESH, DROP)]
+    operations = [migrations.RunSQL(
+        [REFRESH, TRIGGERS, BACKFILL],
+        [DROP_TRIGGERS, "DROP FUNCTION consent_refresh_candidate_topics(bigint[]);"],
+    )]

@@ -4,9 +4,10 @@ import django.contrib.postgres.fields
 import django.contrib.postgres.indexes
 from django.db import migrations, models
 
+from crm.mirrors import DROP_ROWS_CHANGED_FUNCTION, ROWS_CHANGED_FUNCTION, mirror_triggers
+
 # The candidate's application outcomes, recomputed for the candidates a statement on crm_application
-# touched (one UPDATE per statement, whatever its number of rows; unchanged candidates are not written).
-# The stage order is PIPELINE's in crm.models.
+# touched (crm.mirrors); unchanged candidates are not written. The stage order is PIPELINE's in crm.models.
 REFRESH = """
 CREATE FUNCTION crm_refresh_application_outcomes(candidate_ids bigint[]) RETURNS void LANGUAGE sql AS $$
     UPDATE crm_candidate c
@@ -25,48 +26,11 @@ CREATE FUNCTION crm_refresh_application_outcomes(candidate_ids bigint[]) RETURNS
      WHERE c.id = o.id
        AND (c.furthest_stage_rank <> o.rank OR c.rejection_reason_ids <> o.reasons)
 $$;
-
-CREATE FUNCTION crm_application_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    touched bigint[];
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        touched := ARRAY(SELECT DISTINCT candidate_id FROM new_rows);
-    ELSIF TG_OP = 'DELETE' THEN
-        touched := ARRAY(SELECT DISTINCT candidate_id FROM old_rows);
-    ELSE
-        touched := ARRAY(
-            SELECT n.candidate_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-             WHERE (n.candidate_id, n.stage, n.furthest_stage, n.rejection_reason_id)
-                   IS DISTINCT FROM (o.candidate_id, o.stage, o.furthest_stage, o.rejection_reason_id)
-            UNION
-            SELECT o.candidate_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-             WHERE n.candidate_id <> o.candidate_id);
-    END IF;
-    IF cardinality(touched) > 0 THEN
-        PERFORM crm_refresh_application_outcomes(touched);
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER application_outcomes_insert AFTER INSERT ON crm_application
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm_application_changed();
-CREATE TRIGGER application_outcomes_update AFTER UPDATE ON crm_application
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm_application_changed();
-CREATE TRIGGER application_outcomes_delete AFTER DELETE ON crm_application
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm_application_changed();
-
-SELECT crm_refresh_application_outcomes(ARRAY(SELECT DISTINCT candidate_id FROM crm_application));
 """
+BACKFILL = "SELECT crm_refresh_application_outcomes(ARRAY(SELECT DISTINCT candidate_id FROM crm_application));"
 
-DROP = """
-DROP TRIGGER application_outcomes_insert ON crm_application;
-DROP TRIGGER application_outcomes_update ON crm_application;
-DROP TRIGGER application_outcomes_delete ON crm_application;
-DROP FUNCTION crm_application_changed();
-DROP FUNCTION crm_refresh_application_outcomes(bigint[]);
-"""
+TRIGGERS, DROP_TRIGGERS = mirror_triggers("application_outcomes", "crm_application",
+                                          "crm_refresh_application_outcomes")
 
 
 class Migration(migrations.Migration):
@@ -91,7 +55,10 @@ class Migration(migrations.Migration):
             name='rejection_reason_ids',
             field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), db_default=models.Value([], output_field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), size=None)), default=list, editable=False, size=None),
         ),
-        migrations.RunSQL(REFRESH, DROP),
+        migrations.RunSQL(
+            [ROWS_CHANGED_FUNCTION, REFRESH, TRIGGERS, BACKFILL],
+            [DROP_TRIGGERS, "DROP FUNCTION crm_refresh_application_outcomes(bigint[]);", DROP_ROWS_CHANGED_FUNCTION],
+        ),
         migrations.RemoveIndex(
             model_name='candidate',
             name='candidate_org_skills',
