@@ -27,7 +27,8 @@ def client_ip(request):
         return request.META.get("REMOTE_ADDR")
 
 
-def _over_limit(key, limit):
+def over_limit(key, limit):
+    """True once `key` has been counted more than `limit` times within the hour that its first count started."""
     cache.add(key, 0, 3600)  # the window starts with the first request
     return cache.incr(key) > limit
 
@@ -100,9 +101,9 @@ def _join(request, organization, *, candidate=None, source=Source.PUBLIC_FORM, r
                 return render(request, "consent/public/check_inbox.html", {"organization": organization})  # a bot
             ip = client_ip(request)
             email = form.cleaned_data["email"].lower()
-            if _over_limit(f"join:ip:{ip}", JOIN_LIMIT_PER_IP):
+            if over_limit(f"join:ip:{ip}", JOIN_LIMIT_PER_IP):
                 return render(request, "consent/public/slow_down.html", {"organization": organization}, status=429)
-            if not _over_limit(f"join:email:{organization.pk}:{email}", JOIN_LIMIT_PER_EMAIL):
+            if not over_limit(f"join:email:{organization.pk}:{email}", JOIN_LIMIT_PER_EMAIL):
                 data = {k: form.cleaned_data[k] for k in ("first_name", "last_name", "email", "headline",
                                                           "linkedin_url")}
                 data["skills"] = [s.strip() for s in form.cleaned_data["skills"].split(",") if s.strip()][:50]
@@ -128,7 +129,8 @@ def join(request, public_slug):
     return _join(request, organization, referral=(referrer, token) if referrer is not None else None)
 
 
-def _from_token(kind, token):
+def from_token(kind, token):
+    """(organization, candidate, payload) of a signed personal link of `kind`; 404 for any bad link."""
     try:
         payload = tokens.read(kind, token)
     except tokens.BadToken as error:
@@ -144,7 +146,7 @@ def _from_token(kind, token):
 
 @require_http_methods(["GET", "POST"])
 def stay_in_touch(request, token):
-    organization, candidate, _ = _from_token("stay", token)
+    organization, candidate, _ = from_token("stay", token)
     return _join(request, organization, candidate=candidate, source=Source.REJECTION_LINK)
 
 
@@ -177,7 +179,7 @@ def confirm(request, token):
 
 @require_http_methods(["GET", "POST"])
 def preferences(request, token):
-    organization, candidate, _ = _from_token("prefs", token)
+    organization, candidate, _ = from_token("prefs", token)
     with organization_scope(organization):
         saved = False
         if request.method == "POST":
@@ -213,7 +215,7 @@ def preferences(request, token):
 @csrf_exempt  # RFC 8058 one-click: the mail client POSTs without a CSRF token; the signed link is the proof
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token):
-    organization, candidate, payload = _from_token("unsub", token)
+    organization, candidate, payload = from_token("unsub", token)
     topic = payload.get("p")
     with organization_scope(organization):
         purpose = ConsentPurpose.objects.filter(key=topic).first()

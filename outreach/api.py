@@ -161,13 +161,12 @@ class CampaignStatsView(APIView):
     def get(self, request, campaign_id):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         tracking = request.auth.organization.open_tracking
-        runs = []
-        for run in CampaignRun.objects.filter(campaign=campaign).order_by("-planned_for"):
-            runs.append({"id": run.pk, "planned_for": run.planned_for, "status": run.status, "audience": run.audience,
-                         "queued": run.queued, "excluded": run.excluded,
-                         "progress": campaign_stats.run_progress(run),
-                         "results": campaign_stats.results(Message.objects.filter(campaign_run=run),
-                                                           topic=campaign.purpose_key, open_tracking=tracking)})
+        runs = list(CampaignRun.objects.filter(campaign=campaign).order_by("-planned_for"))
+        progress = campaign_stats.runs_progress(runs)
+        results = campaign_stats.runs_results(runs, topic=campaign.purpose_key, open_tracking=tracking)
+        runs = [{"id": run.pk, "planned_for": run.planned_for, "status": run.status, "audience": run.audience,
+                 "queued": run.queued, "excluded": run.excluded, "progress": progress[run.pk],
+                 "results": results[run.pk]} for run in runs]
         total = campaign_stats.results(Message.objects.filter(campaign_run__campaign=campaign),
                                        topic=campaign.purpose_key, open_tracking=tracking)
         body = {"campaign": campaign.pk, "status": campaign.status, "total": total, "runs": runs}

@@ -60,12 +60,9 @@ class CampaignForm(forms.Form):
 
     def campaign_data(self):
         data = dict(self.cleaned_data)
-        filters = {key: data.pop(key) for key in ("inactive_days", "active_within_days") if data.get(key)}
-        data.pop("inactive_days", None)
-        data.pop("active_within_days", None)
+        filters = {key: value for key in ("inactive_days", "active_within_days") if (value := data.pop(key, None))}
         others = data.pop("other_languages", [])
         main = EmailTemplate.objects.filter(pk=data["template"]).first()
-        data["template"] = data["template"]
         languages = {}
         for template in EmailTemplate.objects.filter(pk__in=others):
             if main is None or template.pk == main.pk or template.language == main.language:

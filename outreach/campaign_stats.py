@@ -18,9 +18,16 @@ WAITING_STATUSES = [MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.H
 REAPPLY_DAYS = 30
 
 
-def run_progress(run):
-    """{queued, sent, failed, suppressed, cancelled, total, percent} of a run's emails."""
-    counts = dict(Message.objects.filter(campaign_run=run).values_list("status").annotate(n=Count("id")))
+def runs_progress(runs):
+    """{run id: {queued, sent, failed, suppressed, cancelled, total, percent}} of the runs' emails, in one query."""
+    counts = {run.pk: {} for run in runs}
+    for run_id, status, n in (Message.objects.filter(campaign_run__in=list(counts))
+                              .values_list("campaign_run_id", "status").annotate(n=Count("id")).order_by()):
+        counts[run_id][status] = n
+    return {run_id: _progress(run_counts) for run_id, run_counts in counts.items()}
+
+
+def _progress(counts):
     progress = {
         "queued": sum(counts.get(s, 0) for s in WAITING_STATUSES),
         "sent": sum(counts.get(s, 0) for s in SENT_STATUSES),
@@ -36,18 +43,47 @@ def run_progress(run):
     return progress
 
 
-def results(messages, *, topic, open_tracking, now=None):
-    """Results of a set of campaign emails (a run, or all runs of a campaign)."""
-    now = now or timezone.now()
-    counts = dict(messages.values_list("status").annotate(n=Count("id")))
-    sent = sum(counts.get(s, 0) for s in SENT_STATUSES)
-    sent_messages = messages.filter(status__in=SENT_STATUSES)
-    reapplied = sent_messages.filter(Exists(Application.objects.filter(
+def _reapplied(sent_messages):
+    """The sent emails whose recipient applied to a job within REAPPLY_DAYS of receiving it."""
+    return sent_messages.filter(Exists(Application.objects.filter(
         candidate_id=OuterRef("candidate_id"), applied_at__gte=OuterRef("sent_at"),
-        applied_at__lt=OuterRef("sent_at") + timedelta(days=REAPPLY_DAYS)))).values("candidate_id").distinct().count()
-    unsubscribed = sent_messages.filter(Exists(ConsentRecord.objects.filter(
+        applied_at__lt=OuterRef("sent_at") + timedelta(days=REAPPLY_DAYS))))
+
+
+def _unsubscribed(sent_messages, topic):
+    """The sent emails whose recipient withdrew the topic after receiving it."""
+    return sent_messages.filter(Exists(ConsentRecord.objects.filter(
         candidate_id=OuterRef("candidate_id"), purpose__key=topic, action=Action.WITHDRAWN,
-        created_at__gte=OuterRef("sent_at")))).values("candidate_id").distinct().count()
+        created_at__gte=OuterRef("sent_at"))))
+
+
+def results(messages, *, topic, open_tracking):
+    """Results of a set of campaign emails (a run, or all runs of a campaign)."""
+    counts = dict(messages.values_list("status").annotate(n=Count("id")).order_by())
+    sent_messages = messages.filter(status__in=SENT_STATUSES)
+    return _figures(counts, _reapplied(sent_messages).values("candidate_id").distinct().count(),
+                    _unsubscribed(sent_messages, topic).values("candidate_id").distinct().count(), open_tracking)
+
+
+def runs_results(runs, *, topic, open_tracking):
+    """{run id: results} of the runs' emails, in three queries whatever the number of runs."""
+    messages = Message.objects.filter(campaign_run__in=[run.pk for run in runs])
+    counts = {run.pk: {} for run in runs}
+    for run_id, status, n in messages.values_list("campaign_run_id", "status").annotate(n=Count("id")).order_by():
+        counts[run_id][status] = n
+    sent_messages = messages.filter(status__in=SENT_STATUSES)
+
+    def per_run(queryset):
+        return dict(queryset.values("campaign_run_id").annotate(n=Count("candidate_id", distinct=True))
+                    .values_list("campaign_run_id", "n").order_by())
+
+    reapplied, unsubscribed = per_run(_reapplied(sent_messages)), per_run(_unsubscribed(sent_messages, topic))
+    return {run_id: _figures(run_counts, reapplied.get(run_id, 0), unsubscribed.get(run_id, 0), open_tracking)
+            for run_id, run_counts in counts.items()}
+
+
+def _figures(counts, reapplied, unsubscribed, open_tracking):
+    sent = sum(counts.get(s, 0) for s in SENT_STATUSES)
     figures = {
         "sent": sent,
         "delivered": sum(counts.get(s, 0) for s in DELIVERED_STATUSES),

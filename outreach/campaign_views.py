@@ -22,9 +22,8 @@ def _campaign(campaign_id):
 @role_required(RECRUITING)
 def campaign_list(request, org_slug):
     rows = list(Campaign.objects.select_related("template").order_by("-created_at")[:200])
-    latest = {}
-    for run in CampaignRun.objects.filter(campaign__in=rows).order_by("campaign_id", "-planned_for"):
-        latest.setdefault(run.campaign_id, run)
+    latest = {run.campaign_id: run for run in CampaignRun.objects.filter(campaign__in=rows)
+              .order_by("campaign_id", "-planned_for").distinct("campaign_id")}
     for campaign in rows:
         campaign.latest_run = latest.get(campaign.pk)
     return render(request, "outreach/campaigns/list.html", {"campaigns": rows})
@@ -100,12 +99,11 @@ def campaign_detail(request, org_slug, campaign_id):
 
 def _progress_context(campaign):
     runs = list(CampaignRun.objects.filter(campaign=campaign).order_by("-planned_for")[:20])
+    progress = campaign_stats.runs_progress(runs)
     for run in runs:
-        run.progress = campaign_stats.run_progress(run)
+        run.progress = progress[run.pk]
         run.excluded_labels = [(campaigns.EXCLUSIONS.get(k, k), n) for k, n in sorted(
             run.excluded.items(), key=lambda kv: -kv[1])]
-        run.results = campaign_stats.results(Message.objects.filter(campaign_run=run), topic=campaign.purpose_key,
-                                             open_tracking=campaign.organization.open_tracking)
     active = any(run.status in (RunStatus.PREPARING, RunStatus.SENDING) for run in runs) or \
         campaign.status == CampaignStatus.SCHEDULED and campaign.next_run_at is not None
     return {"runs": runs, "active": active}

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from consent.models import FREQUENCY_DAYS, ConsentPurpose, ConsentState, State
 from crm.audit import actor_label, audit
-from crm.models import Candidate, EmailStatus, User
+from crm.models import Candidate, User
 from crm.services import ServiceError
 
 from .models import (
@@ -34,14 +34,13 @@ from .models import (
     RunStatus,
     Schedule,
 )
+from .selectors import UNDELIVERABLE, marketing_audience
 
 logger = logging.getLogger(__name__)
-UNDELIVERABLE = [EmailStatus.BOUNCED, EmailStatus.COMPLAINED]
 # The reasons a member of the audience gets no email, in the order they are checked.
 EXCLUSIONS = {
     "do_not_contact": "Do not contact",
     "undeliverable": "Address bounced or complained",
-    "suppressed": "On the suppression list",
     "no_consent": "No consent for this topic",
     "consent_expired": "Consent expired",
     "frequency": "Over their chosen frequency",
@@ -303,11 +302,8 @@ def _recent_sends(campaign, now):
 def eligible(campaign, queryset, *, now=None):
     """The queryset form of the marketing rule for this campaign (DESIGN: who may be emailed)."""
     now = now or timezone.now()
-    consenting = ConsentState.objects.filter(candidate=OuterRef("pk"), purpose_id=_purpose_id(campaign),
-                                             state=State.GRANTED, expires_at__gt=now)
     frequency, cap = _recent_sends(campaign, now)
-    return (queryset.filter(Exists(consenting), do_not_contact=False)
-            .exclude(email_status__in=UNDELIVERABLE).exclude(frequency).exclude(cap))
+    return marketing_audience(queryset, campaign.purpose_key, now=now).exclude(frequency).exclude(cap)
 
 
 def _reason(campaign, now):
@@ -341,11 +337,6 @@ def exclusion_breakdown(campaign, queryset, *, now=None):
 
 # --- Runs ----------------------------------------------------------------------------------------
 
-def _templates_by_language(campaign):
-    templates = {language: template_id for language, template_id in (campaign.language_templates or {}).items()}
-    return templates
-
-
 def prepare_run(run, *, now=None):
     """Write the run's recipients to the outbox in one statement; returns how many were queued."""
     now = now or timezone.now()
@@ -372,7 +363,7 @@ def _prepare_locked(run, campaign, now):
     annotated = audience_queryset(campaign).order_by().annotate(reason=_reason(campaign, now)).values(
         "id", "organization_id", "email", "language", "reason")
     audience_sql, audience_params = annotated.query.sql_with_params()
-    languages = _templates_by_language(campaign)
+    languages = campaign.language_templates or {}
     template_case = "CASE c.language " + " ".join(
         "WHEN %s THEN %s" for _ in languages) + " ELSE %s END" if languages else "%s"
     template_params = [v for pair in languages.items() for v in pair] + [campaign.template_id]
@@ -457,12 +448,13 @@ def retry_stalled_runs(*, now=None):
 def close_finished_runs():
     """Runs whose every email has an outcome are done (all organizations); returns how many closed."""
     closed = 0
-    for run in CampaignRun.all_tenants.filter(status=RunStatus.SENDING):
-        if not Message.all_tenants.filter(campaign_run_id=run.pk, status__in=PENDING).exists():
-            if CampaignRun.all_tenants.filter(pk=run.pk, status=RunStatus.SENDING).update(
-                    status=RunStatus.DONE, finished_at=timezone.now()):
-                closed += 1
-                _finish_campaign_if_done(run.campaign_id)
+    finished = CampaignRun.all_tenants.filter(status=RunStatus.SENDING).exclude(Exists(
+        Message.all_tenants.filter(campaign_run_id=OuterRef("pk"), status__in=PENDING)))
+    for run_id, campaign_id in finished.values_list("pk", "campaign_id"):
+        if CampaignRun.all_tenants.filter(pk=run_id, status=RunStatus.SENDING).update(
+                status=RunStatus.DONE, finished_at=timezone.now()):
+            closed += 1
+            _finish_campaign_if_done(campaign_id)
     return closed
 
 

@@ -204,11 +204,12 @@ def send_one(message_id):
             outcome = _campaign_gate(message)
             if outcome is not None:
                 return outcome
+            from .campaigns import EXCLUSIONS
             from .context import campaign_fields
 
             extra = campaign_fields(message, site_url=settings.SITE_URL)
             if extra is None:
-                return _suppress(message, "No open job matches them")
+                return _suppress(message, EXCLUSIONS["no_matching_job"])
             sender_name = extra.pop("sender_name", "")
         try:
             rendered, headers = render_message(message, extra)

@@ -4,14 +4,14 @@ An event invitation carries a signed link naming organization, candidate and cam
 links to the public page of each open job.
 """
 
-from django.core.cache import cache
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from consent import tokens
-from crm.models import ActivityKind, Candidate, Job, JobStatus, Organization
+from consent.public import from_token, over_limit
+from crm.models import ActivityKind, Job, JobStatus, Organization
 from crm.services import ServiceError, activity_record
 from crm.tenancy import organization_scope
 
@@ -57,26 +57,15 @@ def rsvp_record(*, campaign, candidate, answer, now=None):
     return rsvp, changed
 
 
-def _over_limit(key, limit):
-    cache.add(key, 0, 3600)  # the window starts with the first request
-    return cache.incr(key) > limit
-
-
 def _invitation(token):
     """The organization, candidate and events campaign a signed RSVP link names, or None."""
     try:
-        payload = tokens.read("rsvp", token)
-    except tokens.BadToken:
+        organization, candidate, payload = from_token("rsvp", token)
+    except Http404:
         return None
-    organization = Organization.objects.active().filter(pk=payload.get("o")).first()
-    if organization is None:
-        return None
-    candidate = Candidate.objects.for_organization(organization).filter(pk=payload.get("c")).first()
     campaign = Campaign.objects.for_organization(organization).filter(
         pk=payload.get("k"), topic=CampaignTopic.EVENTS, event_starts_at__isnull=False).first()
-    if candidate is None or campaign is None:
-        return None
-    return organization, candidate, campaign
+    return None if campaign is None else (organization, candidate, campaign)
 
 
 @require_http_methods(["GET", "POST"])
@@ -94,7 +83,7 @@ def rsvp(request, token):
             answer = request.POST.get("answer")
             if answer not in RsvpAnswer.values:
                 return render(request, "outreach/public/rsvp.html", {**page, "error": True}, status=400)
-            if _over_limit(f"rsvp:{campaign.pk}:{candidate.pk}", RSVP_LIMIT_PER_INVITATION):
+            if over_limit(f"rsvp:{campaign.pk}:{candidate.pk}", RSVP_LIMIT_PER_INVITATION):
                 return render(request, "consent/public/slow_down.html", {"organization": organization}, status=429)
             try:
                 rsvp_record(campaign=campaign, candidate=candidate, answer=answer)

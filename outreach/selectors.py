@@ -40,13 +40,14 @@ def marketing_refusal(candidate, topic=None):
 def marketing_audience(queryset, topic, *, now=None):
     """The queryset form of `marketing_refusal`: the candidates of `queryset` a marketing email about
     `topic` may reach. (Suppressed addresses have no candidate row: creation refuses them.)"""
+    from django.db.models import Exists, OuterRef
     from django.utils import timezone
 
     from consent.models import ConsentState, State
 
-    consenting = ConsentState.objects.filter(purpose__key=topic, state=State.GRANTED,
-                                             expires_at__gt=now or timezone.now()).values("candidate_id")
-    return queryset.filter(pk__in=consenting, do_not_contact=False).exclude(email_status__in=list(UNDELIVERABLE))
+    consenting = ConsentState.objects.filter(candidate=OuterRef("pk"), purpose__key=topic, state=State.GRANTED,
+                                             expires_at__gt=now or timezone.now())
+    return queryset.filter(Exists(consenting), do_not_contact=False).exclude(email_status__in=UNDELIVERABLE)
 
 
 def refusal(message):

@@ -71,16 +71,13 @@ def prepare_campaign_run(*, organization_id, run_id):
     run = CampaignRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.PREPARING:
         return
+    from crm.services import ServiceError
+
     try:
         prepare_run(run)
-    except Exception as error:
-        from crm.services import ServiceError
-
-        if isinstance(error, ServiceError):
-            CampaignRun.objects.filter(pk=run_id, status=RunStatus.PREPARING).update(
-                status=RunStatus.FAILED, message=error.message[:300], finished_at=timezone.now())
-            return
-        raise
+    except ServiceError as error:
+        CampaignRun.objects.filter(pk=run_id, status=RunStatus.PREPARING).update(
+            status=RunStatus.FAILED, message=error.message[:300], finished_at=timezone.now())
 
 
 @shared_task(base=TenantTask, acks_late=True, ignore_result=True)
