@@ -86,7 +86,8 @@ def campaign_detail(request, org_slug, campaign_id):
         context["preview_error"] = error.message
     operation_id = request.GET.get("preview")
     if operation_id and operation_id.isdigit():
-        context["operation"] = Operation.objects.filter(pk=int(operation_id), kind="campaign.preview").first()
+        context["operation"] = Operation.objects.filter(pk=int(operation_id), kind="campaign.preview",
+                                                        params__campaign=campaign.pk).first()
     messages_of_campaign = Message.objects.filter(campaign_run__campaign=campaign)
     context["results"] = campaign_stats.results(messages_of_campaign, topic=campaign.purpose_key,
                                                 open_tracking=request.organization.open_tracking)
