@@ -75,8 +75,7 @@ def candidate_listing_response(request, queryset, *, default_ordering=None, cap=
         raise ValidationError({"page_size": ["Use a whole number from 1 to 100."]})
     try:
         listing = selectors.candidate_listing(filterset.qs, sort=ordering,
-                                              cursor=request.query_params.get("cursor") or None, size=size,
-                                              **({"cap": cap} if cap else {}))
+                                              cursor=request.query_params.get("cursor") or None, size=size, cap=cap)
     except InvalidCursor as error:
         raise ValidationError({"cursor": [str(error)]}) from error
     next_url = None

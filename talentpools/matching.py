@@ -15,8 +15,9 @@ applications of the whole base.
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import Q
 
-from crm.models import PIPELINE, Application, Candidate, Seniority, Stage
+from crm.models import PIPELINE, Application, Candidate, Job, JobStatus, Seniority, Stage
 from crm.tenancy import require_organization_id
 
 from .models import JobTag, Tag
@@ -47,6 +48,15 @@ def _nearby_seniorities(level):
         return []
     i = SENIORITY_ORDER.index(level)
     return [SENIORITY_ORDER[j] for j in (i - 1, i + 1) if 0 <= j < len(SENIORITY_ORDER)]
+
+
+def _seniority_points(candidate, job):
+    """2 for the job's seniority, 1 for the next level up or down (what `_shortlist` scores in SQL)."""
+    if not job.seniority:
+        return 0
+    if candidate.seniority == job.seniority:
+        return 2
+    return 1 if candidate.seniority in _nearby_seniorities(job.seniority) else 0
 
 
 def _shortlist(organization_id, job, skills, tags, limit, minimum):
@@ -134,10 +144,9 @@ def _reasons(candidate, job, skills, tags, tag_names, application):
     shared_tags = [tag_names[t] for t in tags if t in candidate.tag_ids and t in tag_names]
     if shared_tags:
         reasons.append(f"Tagged {', '.join(shared_tags)}")
-    if job.seniority and candidate.seniority == job.seniority:
-        reasons.append(f"{candidate.get_seniority_display()}, as the job")
-    elif job.seniority and candidate.seniority in _nearby_seniorities(job.seniority):
-        reasons.append(f"{candidate.get_seniority_display()}, one level from the job")
+    seniority = _seniority_points(candidate, job)
+    if seniority:
+        reasons.append(f"{candidate.get_seniority_display()}, {'as the job' if seniority == 2 else 'one level from the job'}")
     if application is not None and application.furthest_stage in STAGE_POINTS:
         reasons.append(f"Reached {Stage(application.furthest_stage).label.lower()} for {application.job.title}")
     return reasons
@@ -145,8 +154,6 @@ def _reasons(candidate, job, skills, tags, tag_names, application):
 
 def open_jobs_for_matching():
     """Open jobs with what matching needs: their skills and tags."""
-    from crm.models import Job, JobStatus
-
     jobs = list(Job.objects.filter(status=JobStatus.OPEN).order_by("-opened_at", "-id"))
     tags = {}
     for job_id, tag_id in JobTag.objects.filter(job__in=jobs).values_list("job_id", "tag_id"):
@@ -165,19 +172,15 @@ def jobs_for_candidate(candidate, jobs, *, limit=5):
         tags = len(job.match_tags & set(candidate.tag_ids))
         if not skills and not tags:
             continue
-        seniority = 2 if job.seniority and candidate.seniority == job.seniority else (
-            1 if job.seniority and candidate.seniority in _nearby_seniorities(job.seniority) else 0)
-        scored.append((skills * 3 + tags * 2 + seniority, job.pk, job))
+        scored.append((skills * 3 + tags * 2 + _seniority_points(candidate, job), job.pk, job))
     scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
     return [job for _, _, job in scored[:limit]]
 
 
 def matching_any_open_job(queryset, jobs):
     """Narrow a candidate queryset to those who match at least one of `jobs` (the digest's audience)."""
-    from django.db.models import Q
-
-    skills = sorted(set().union(*[job.match_skills for job in jobs])) if jobs else []
-    tags = sorted(set().union(*[job.match_tags for job in jobs])) if jobs else []
+    skills = sorted(set().union(*[job.match_skills for job in jobs]))
+    tags = sorted(set().union(*[job.match_tags for job in jobs]))
     condition = Q(pk__in=[])
     if skills:
         condition |= Q(skills__overlap=skills)

@@ -361,9 +361,7 @@ def bulk_action_run(operation, progress):
 
 def rule_candidates(rule):
     """The candidates a rule's condition selects (the same query for one candidate and for the base)."""
-    from django.db.models import Exists, OuterRef, Q
-
-    from crm.models import Application, Stage
+    from django.db.models import Q
 
     candidates = Candidate.objects.all()
     if rule.condition == "keyword":
@@ -374,8 +372,8 @@ def rule_candidates(rule):
     if rule.condition == "source":
         return candidates.filter(source=rule.value)
     if rule.condition == "rejection_reason":
-        return candidates.filter(Exists(Application.objects.filter(
-            candidate=OuterRef("pk"), stage=Stage.REJECTED, rejection_reason_id=int(rule.value or 0))))
+        # The candidate row mirrors the reasons of rejected applications (crm.mirrors), as smart pools read them.
+        return candidates.filter(rejection_reason_ids__contains=[int(rule.value or 0)])
     return candidates.none()
 
 
