@@ -14,68 +14,29 @@ Uses DATABASE_URL and REDIS_URL like the app.
 import argparse
 import sys
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import postgres_version, setup_django  # noqa: E402
+from bench.common import (  # noqa: E402
+    clear_campaigns,
+    database_time,
+    grant_everyone,
+    postgres_version,
+    setup_django,
+    without_dispatch_nudge,
+)
 
 TARGET_SECONDS = 60
-
-
-def ensure_consent(organization):
-    """Every candidate of the organization agreed to company news (a benchmark shortcut, not a ledger)."""
-    from django.db import connection
-
-    from consent.models import ConsentPurpose
-    from consent.services import purposes_create_defaults
-
-    if not ConsentPurpose.all_tenants.filter(organization=organization).exists():
-        purposes_create_defaults(organization)
-    purpose = ConsentPurpose.all_tenants.get(organization=organization, key="company_news")
-    with connection.cursor() as cursor:
-        cursor.execute("""
-            INSERT INTO consent_consentstate (organization_id, candidate_id, purpose_id, state, frequency,
-                                              granted_at, expires_at, updated_at)
-            SELECT c.organization_id, c.id, %s, 'granted', 'quarterly', now(), now() + interval '300 days', now()
-            FROM crm_candidate c WHERE c.organization_id = %s
-            ON CONFLICT (candidate_id, purpose_id) DO UPDATE
-               SET state = 'granted', expires_at = now() + interval '300 days'
-        """, [purpose.pk, organization.pk])
-        print(f"  consent for company news: {cursor.rowcount:,} rows", flush=True)
-        cursor.execute("ANALYZE consent_consentstate")
 
 
 def clear_previous(organization):
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM outreach_message WHERE organization_id = %s AND campaign_run_id IS NOT NULL",
-                       [organization.pk])
-        cursor.execute("DELETE FROM outreach_campaignrun WHERE organization_id = %s", [organization.pk])
-        cursor.execute("DELETE FROM outreach_campaign WHERE organization_id = %s", [organization.pk])
+    clear_campaigns(organization)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE outreach_message")
-
-
-@contextmanager
-def statement_times():
-    """[(statement's first words, seconds)] of the queries run inside the block, in order."""
-    from django.db import connection
-
-    steps = []
-
-    def wrapper(execute, sql, params, many, context):
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            steps.append((" ".join(sql.split()[:6])[:50], time.perf_counter() - start))
-
-    with connection.execute_wrapper(wrapper):
-        yield steps
 
 
 def floor_seconds(organization, rows):
@@ -117,7 +78,7 @@ def main(argv=None):
     with organization_scope(organization):
         # Nobody had a campaign email recently: the cap and frequency checks still run, over an empty history.
         clear_previous(organization)
-        ensure_consent(organization)
+        print(f"  consent for company news: {grant_everyone(organization, 'company_news'):,} rows", flush=True)
         if not EmailTemplate.objects.filter(kind="company_news").exists():
             create_default_templates(organization)
         actor, _ = User.objects.get_or_create(email="bench-campaigns@silverpool.test")
@@ -128,12 +89,10 @@ def main(argv=None):
         from django.utils import timezone
 
         run = CampaignRun.objects.create(campaign=campaign, planned_for=timezone.now() - timedelta(seconds=1))
-        from outreach import services
-
-        services.nudge_dispatch = lambda: None  # measure the writing, not the sending
         started = time.perf_counter()
-        with statement_times() as steps:
+        with without_dispatch_nudge(), database_time() as spent:
             queued = prepare_run(run)
+        steps = spent["statements"]
         seconds = time.perf_counter() - started
         run.refresh_from_db()
         floor = floor_seconds(organization, queued)
@@ -145,11 +104,11 @@ def main(argv=None):
     print(f"{'floor: bare INSERT ... SELECT, no index, no filter':52} {floor:8.1f} {queued / floor:10,.0f} {1:9.2f}")
     print(f"{'prepare_run: audience, exclusions, outbox rows':52} {seconds:8.1f} {rate:10,.0f} "
           f"{seconds / floor:9.2f}")
-    for label, spent in steps:
-        if spent >= 0.05:
-            print(f"  {label:50} {spent:8.1f}")
+    for label, taken in steps:
+        if taken >= 0.05:
+            print(f"  {label:50} {taken:8.1f}")
     # What no statement shows: mostly the commit, where PostgreSQL checks each outbox row's foreign keys.
-    print(f"  {'commit (foreign-key checks) and the rest':50} {seconds - sum(spent for _, spent in steps):8.1f}")
+    print(f"  {'commit (foreign-key checks) and the rest':50} {seconds - sum(taken for _, taken in steps):8.1f}")
     print(f"audience {run.audience:,}; queued {queued:,}; excluded {run.excluded}")
     verdict = "OK" if seconds <= TARGET_SECONDS * max(1, queued) / 1_000_000 else "SLOW"
     print(f"target: 1,000,000 recipients in ≤ {TARGET_SECONDS} s → {verdict} "

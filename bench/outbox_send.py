@@ -20,7 +20,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import postgres_version, setup_django  # noqa: E402
+from bench.common import (  # noqa: E402
+    clear_campaigns,
+    grant_everyone,
+    postgres_version,
+    setup_django,
+    without_dispatch_nudge,
+)
 
 CONCURRENCY = 32
 
@@ -74,30 +80,20 @@ def queue_campaign(organization, count):
     from django.db import connection
     from django.utils import timezone
 
-    from consent.models import ConsentPurpose
     from crm.models import User
     from crm.tenancy import organization_scope
-    from outreach import services
     from outreach.campaigns import campaign_save, prepare_run
     from outreach.models import CampaignRun, EmailTemplate
     from talentpools.services import pool_create
 
     with organization_scope(organization), connection.cursor() as cursor:
         # Earlier benchmark runs would count against the cap: start from an empty history.
-        cursor.execute("DELETE FROM outreach_message WHERE organization_id = %s AND campaign_run_id IS NOT NULL",
-                       [organization.pk])
-        for table in ("outreach_campaignrun", "outreach_rsvp", "outreach_campaign", "talentpools_poolmember",
-                      "talentpools_talentpool"):
+        clear_campaigns(organization)
+        for table in ("talentpools_poolmember", "talentpools_talentpool"):
             cursor.execute(f"DELETE FROM {table} WHERE organization_id = %s", [organization.pk])
         type(organization).objects.filter(pk=organization.pk).update(campaign_rate_per_minute=60_000)
         organization.refresh_from_db()
-        purpose = ConsentPurpose.objects.get(key="company_news")
-        cursor.execute("""
-            INSERT INTO consent_consentstate (organization_id, candidate_id, purpose_id, state, frequency, granted_at,
-                                              expires_at, updated_at)
-            SELECT organization_id, id, %s, 'granted', 'weekly', now(), now() + interval '300 days', now()
-            FROM crm_candidate WHERE organization_id = %s ON CONFLICT (candidate_id, purpose_id) DO NOTHING
-        """, [purpose.pk, organization.pk])
+        grant_everyone(organization, "company_news")
         actor, _ = User.objects.get_or_create(email="bench-mail@silverpool.test")
         pool = pool_create(name="Readers", kind="static", actor=actor)
         cursor.execute("""
@@ -108,11 +104,8 @@ def queue_campaign(organization, count):
         campaign = campaign_save(actor=actor, name="Benchmark news", topic="company_news", pool_ids=[pool.pk],
                                  template=EmailTemplate.objects.filter(kind="company_news", language="en").first())
         run = CampaignRun.objects.create(campaign=campaign, planned_for=timezone.now())
-        nudge, services.nudge_dispatch = services.nudge_dispatch, lambda: None
-        try:
+        with without_dispatch_nudge():
             prepare_run(run)
-        finally:
-            services.nudge_dispatch = nudge
     return run.pk
 
 
