@@ -9,11 +9,13 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
+
+from crm.services.candidates import normalize_skills
 
 MAX_FILE_BYTES = 50 * 2**20
 MAX_CELL = 5_000
@@ -29,7 +31,6 @@ class FileShape:
     encoding: str
     delimiter: str
     headers: list
-    rows_sampled: int
 
 
 # Fields a column can be mapped to: (label, maximum length or None, note).
@@ -179,7 +180,7 @@ def inspect(data):
         raise ImportFileError(f"The file is not a well-formed CSV: {error}.") from error
     if sampled == 0:
         raise ImportFileError("The file has only its header line: there is nobody to import.")
-    return FileShape(encoding=encoding, delimiter=delimiter, headers=headers, rows_sampled=sampled)
+    return FileShape(encoding=encoding, delimiter=delimiter, headers=headers)
 
 
 def rows(data, shape):
@@ -327,8 +328,7 @@ def check_row(line, values, mapping):
         if code in {c for c, _ in settings.LANGUAGES}:
             candidate["language"] = code
     if get.get("skills"):
-        skills = [" ".join(s.lower().split())[:50] for s in _split(get["skills"])]
-        candidate["skills"] = list(dict.fromkeys(skills))[:50]
+        candidate["skills"] = list(dict.fromkeys(s[:50] for s in normalize_skills(_split(get["skills"]))))[:50]
     if get.get("created_at"):
         created = _date(get["created_at"])
         if created is None:
@@ -362,7 +362,3 @@ def check_row(line, values, mapping):
     if problems:
         return problems
     return CleanRow(line=line, candidate=candidate, tags=tags, application=application, consent=consent)
-
-
-def date_only(value):
-    return value.date() if isinstance(value, datetime) else value if isinstance(value, date) else None

@@ -64,9 +64,8 @@ def import_upload(*, data, filename, actor):
 
 
 def sample_rows(candidate_import, count=3):
-    shape = parsing.FileShape(candidate_import.encoding, candidate_import.delimiter, candidate_import.headers, 0)
     samples = []
-    for _, values in parsing.rows(bytes(candidate_import.data), shape):
+    for _, values in parsing.rows(bytes(candidate_import.data), _shape(candidate_import)):
         samples.append(values)
         if len(samples) >= count:
             break
@@ -133,7 +132,7 @@ def start(*, candidate_import, write, actor):
 
 
 def _shape(candidate_import):
-    return parsing.FileShape(candidate_import.encoding, candidate_import.delimiter, candidate_import.headers, 0)
+    return parsing.FileShape(candidate_import.encoding, candidate_import.delimiter, candidate_import.headers)
 
 
 def run_operation(operation, progress):
@@ -475,7 +474,8 @@ def _tags(state, people, created_ids):
         with connection.cursor() as cursor:
             cursor.execute("""
                 UPDATE crm_candidate c SET tag_ids = COALESCE((SELECT array_agg(ct.tag_id ORDER BY ct.tag_id)
-                    FROM talentpools_candidatetag ct WHERE ct.candidate_id = c.id), '{}')
+                    FROM talentpools_candidatetag ct
+                    WHERE ct.organization_id = c.organization_id AND ct.candidate_id = c.id), '{}')
                 WHERE c.organization_id = %s AND c.id = ANY(%s)
             """, [state.organization_id, ids])
 

@@ -38,7 +38,8 @@ def import_list(request, org_slug):
 
 
 def _import(import_id):
-    return get_object_or_404(CandidateImport, pk=import_id)
+    # The file itself is read only where rows are: the mapping page's samples, the import's own pass.
+    return get_object_or_404(CandidateImport.objects.defer("data"), pk=import_id)
 
 
 @require_http_methods(["GET", "POST"])
