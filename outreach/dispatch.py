@@ -4,24 +4,33 @@ Crash safety: a row is claimed (status `sending`), then marked just before the p
 (`provider_call_started_at`), then recorded as sent. A worker killed before the mark leaves a
 row that the reaper puts back in the queue; killed after it, the row is flagged `needs_review`
 (the provider may or may not have taken it) and is never resent without a person deciding.
+
+The database may go away under a sending thread (a restart, a failover): each thread drops a
+broken connection and reconnects, a message that met a database error before its provider call
+goes back to the queue without being charged an attempt, and what a provider call decided is kept
+in memory and written as soon as the database answers again.
 """
 
+import functools
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from crm.tenancy import organization_scope
 
 from .context import build_context
 from .models import Message, MessageStatus, Purpose
-from .rendering import render_email
+from .provider_outcome import FAILED, RETRY, ProviderUnreachable, provider_outcome
+from .rendering import TemplateRenderError, render_email
 from .selectors import refusal
 
 logger = logging.getLogger(__name__)
@@ -30,6 +39,10 @@ MAX_ATTEMPTS = 6
 _executor = None
 _executor_lock = threading.Lock()
 _local = threading.local()
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Writes a provider call decided, waiting for the database to answer again (this process's memory).
+_pending_writes = []
+_pending_lock = threading.Lock()
 
 
 def executor():
@@ -158,18 +171,36 @@ def with_marketing_footer(rendered, *, organization, links, language):
 
 
 def _connection():
-    if getattr(_local, "connection", None) is None:
-        _local.connection = get_connection(settings.OUTBOX_EMAIL_BACKEND)
-    return _local.connection
+    backend = settings.OUTBOX_EMAIL_BACKEND
+    cached = getattr(_local, "connection", None)
+    if cached is None or cached[0] != backend:
+        _local.connection = (backend, get_connection(backend))
+    return _local.connection[1]
+
+
+def forget_email_connection():
+    """Drop this thread's provider connection (after an error, or when the settings change)."""
+    cached = getattr(_local, "connection", None)
+    _local.connection = None
+    if cached is not None:
+        try:
+            cached[1].close()
+        except Exception:  # a connection already broken has nothing left to close
+            pass
 
 
 def deliver(message, rendered, headers, sender_name=None):
     """Hand the email to the provider; returns its message id."""
     from_email, reply_to = sender_addresses(message.organization, sender_name)
     message_id = make_msgid(domain="silverpool.local")
+    provider = _connection()
+    try:
+        provider.open()  # SMTP connects here: a failure now proves nothing was sent
+    except Exception as error:
+        raise ProviderUnreachable(str(error)) from error
     email = EmailMultiAlternatives(
         subject=rendered.subject, body=rendered.text, from_email=from_email, to=[message.to_email],
-        reply_to=reply_to, headers={**headers, "Message-ID": message_id}, connection=_connection(),
+        reply_to=reply_to, headers={**headers, "Message-ID": message_id}, connection=provider,
     )
     email.attach_alternative(rendered.html, "text/html")
     # anymail's options (ignored by plain SMTP).
@@ -180,13 +211,6 @@ def deliver(message, rendered, headers, sender_name=None):
     email.send()
     status = getattr(email, "anymail_status", None)
     return (status.message_id if status is not None and status.message_id else None) or message_id
-
-
-def _is_transient(error):
-    status = getattr(error, "status_code", None)
-    if status is None:
-        return True  # timeouts and connection errors
-    return status >= 500 or status == 429
 
 
 def send_one(message_id):
@@ -215,8 +239,9 @@ def send_one(message_id):
             rendered, headers = render_message(message, extra)
         except Exception as error:  # a template broken since it was queued: a person must look
             logger.exception("outbox: message %s could not be rendered", message.pk)
-            Message.all_tenants.filter(pk=message.pk).update(status=MessageStatus.FAILED,
-                                                             status_reason=f"rendering failed: {error}"[:300])
+            # The reason is shown to recruiters: never an exception's dump of the merge context.
+            reason = str(error) if isinstance(error, TemplateRenderError) else f"rendering failed: {type(error).__name__}"
+            Message.all_tenants.filter(pk=message.pk).update(status=MessageStatus.FAILED, status_reason=reason[:300])
             return "failed"
         with transaction.atomic():
             if message.campaign_run_id:
@@ -236,29 +261,111 @@ def send_one(message_id):
                 updated_at=timezone.now())
         if not marked:
             return "gone"
+        message.subject = rendered.subject
         try:
             provider_id = deliver(message, rendered, headers, sender_name)
         except Exception as error:
-            transient = _is_transient(error)
-            if transient and message.attempts < MAX_ATTEMPTS:
-                delay = timedelta(seconds=30 * 2 ** (message.attempts - 1))
-                Message.all_tenants.filter(pk=message.pk).update(
-                    status=MessageStatus.QUEUED, provider_call_started_at=None, send_after=timezone.now() + delay,
-                    status_reason=f"retrying after: {error}"[:300], updated_at=timezone.now())
-                return "retry"
-            Message.all_tenants.filter(pk=message.pk).update(
-                status=MessageStatus.FAILED, status_reason=f"{error}"[:300], updated_at=timezone.now())
-            return "failed"
-        now = timezone.now()
-        with transaction.atomic():
-            Message.all_tenants.filter(pk=message.pk).update(
-                status=MessageStatus.SENT, sent_at=now, provider_message_id=str(provider_id)[:200], status_reason="",
-                updated_at=now)
-            message.subject = rendered.subject
+            forget_email_connection()
+            outcome = provider_outcome(error)
+            return _write_or_defer(functools.partial(_record_failure, message, error, outcome))
+        return _write_or_defer(lambda: _record_sent(message, provider_id))
+
+
+def _record_sent(message, provider_id):
+    """The provider took it. Whoever records the send first (this, or a provider event) writes the timeline."""
+    now = timezone.now()
+    with organization_scope(message.organization), transaction.atomic():
+        first = Message.all_tenants.filter(pk=message.pk, sent_at__isnull=True).update(
+            sent_at=now, provider_message_id=str(provider_id)[:200], updated_at=now)
+        # From review too: the reaper may have flagged it while the database was away.
+        Message.all_tenants.filter(pk=message.pk, status__in=[MessageStatus.SENDING, MessageStatus.NEEDS_REVIEW]).update(
+            status=MessageStatus.SENT, provider_message_id=str(provider_id)[:200], status_reason="", updated_at=now)
+        if first:
             from .services import record_sent_on_timeline
 
             record_sent_on_timeline(message)
-        return "sent"
+    return "sent"
+
+
+def _record_failure(message, error, outcome):
+    """Retry only what the provider provably did not take; an unknown outcome waits for a person or an event."""
+    sending = Message.all_tenants.filter(pk=message.pk, status=MessageStatus.SENDING)
+    now = timezone.now()
+    if outcome == RETRY and message.attempts < MAX_ATTEMPTS:
+        delay = timedelta(seconds=30 * 2 ** (message.attempts - 1))
+        sending.update(status=MessageStatus.QUEUED, provider_call_started_at=None, send_after=now + delay,
+                       status_reason=f"retrying after: {error}"[:300], updated_at=now)
+        return "retry"
+    if outcome in (RETRY, FAILED):
+        sending.update(status=MessageStatus.FAILED, status_reason=f"{error}"[:300], updated_at=now)
+        return "failed"
+    logger.warning("outbox: message %s may or may not have reached the provider: %r", message.pk, error)
+    sending.update(status=MessageStatus.NEEDS_REVIEW, updated_at=now,
+                   status_reason=f"no answer from the provider after the email went out: {error}"[:300])
+    return "needs_review"
+
+
+# --- Database faults ----------------------------------------------------------------------------
+
+def heal_connection():
+    """Drop this thread's database connection if it broke or aged out (the next query reconnects).
+
+    With a connection pool, closing hands the connection back to the pool, which discards a broken one.
+    Inside a transaction (tests run sends in theirs) the connection is left alone.
+    """
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def discard_broken_connection():
+    if connection.in_atomic_block:
+        return
+    try:
+        connection.close()
+    except DATABASE_ERRORS:
+        pass  # closing a dead connection may complain; it is gone either way
+
+
+def _write_or_defer(write):
+    """Run `write` now, on a fresh connection if this one broke; else keep it until the database is back."""
+    for _ in range(2):
+        try:
+            return write()
+        except DATABASE_ERRORS:
+            discard_broken_connection()
+    logger.warning("outbox: the database is away; a send's outcome is kept until it is back")
+    with _pending_lock:
+        _pending_writes.append(write)
+    return "deferred"
+
+
+def flush_pending_writes():
+    """Write the outcomes kept while the database was away; returns False while it still is."""
+    with _pending_lock:
+        writes = list(_pending_writes)
+        _pending_writes.clear()
+    for index, write in enumerate(writes):
+        try:
+            write()
+        except DATABASE_ERRORS:
+            discard_broken_connection()
+            with _pending_lock:
+                _pending_writes[:0] = writes[index:]
+            return False
+    return True
+
+
+def has_pending_writes():
+    with _pending_lock:
+        return bool(_pending_writes)
+
+
+def _release_after_database_error(message_id):
+    """The provider was not called: back to the queue, the attempt not charged."""
+    Message.all_tenants.filter(pk=message_id, status=MessageStatus.SENDING).update(
+        status=MessageStatus.QUEUED, attempts=F("attempts") - 1, provider_call_started_at=None,
+        status_reason="requeued after a database error", updated_at=timezone.now())
+    return "requeued"
 
 
 ADVISORY_CANDIDATE = 7001  # the advisory-lock namespace of "a candidate's marketing send"
@@ -306,8 +413,22 @@ def send_batch(ids):
 
 
 def _send_in_thread(message_id):
+    heal_connection()
     try:
         return send_one(message_id)
+    except DATABASE_ERRORS as error:
+        # Raised before the provider call (its outcome is written by send_one itself, or deferred).
+        logger.warning("outbox: message %s met a database error: %s", message_id, error)
+        discard_broken_connection()
+        return _write_or_defer(lambda: _release_after_database_error(message_id))
     except Exception:
         logger.exception("outbox: message %s", message_id)
         return "error"
+    finally:
+        heal_connection()
+
+
+def wait_for_database(seconds):
+    """Sleep a moment after a database error, so a restart is waited out rather than hammered."""
+    discard_broken_connection()
+    time.sleep(seconds)

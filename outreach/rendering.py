@@ -86,13 +86,8 @@ def _line_of(node, source):
     return None
 
 
-def _check_variable(expression: FilterExpression, loop_vars, node, source):
-    var = expression.var
-    name = getattr(var, "var", None)
-    if name is None:  # a literal
-        return
-    if not isinstance(name, str):
-        return
+def _check_name(name, loop_vars, node, source):
+    """A variable, in a tag or as a filter's argument, must be a documented merge field or a loop item's field."""
     root = name.split(".")[0]
     if root in loop_vars:
         allowed = LIST_ITEM_FIELDS[loop_vars[root]]
@@ -102,9 +97,24 @@ def _check_variable(expression: FilterExpression, loop_vars, node, source):
                                   _line_of(node, source))
     elif name not in MERGE_FIELDS:
         raise TemplateProblem(f"Unknown merge field “{name}”. See the list of merge fields.", _line_of(node, source))
-    for func, _ in expression.filters:
+
+
+def _check_filters(expression: FilterExpression, loop_vars, node, source):
+    for func, args in expression.filters:
         if func.__name__ not in ALLOWED_FILTERS and getattr(func, "_filter_name", func.__name__) not in ALLOWED_FILTERS:
             raise TemplateProblem(f"The filter “{func.__name__}” is not allowed.", _line_of(node, source))
+        for lookup, arg in args:
+            # A quoted or numeric argument is a literal; anything else is looked up like a variable.
+            if lookup and getattr(arg, "lookups", None) is not None:
+                _check_name(arg.var, loop_vars, node, source)
+
+
+def _check_variable(expression: FilterExpression, loop_vars, node, source):
+    var = expression.var
+    name = getattr(var, "var", None)
+    if isinstance(name, str) and getattr(var, "lookups", None) is not None:
+        _check_name(name, loop_vars, node, source)
+    _check_filters(expression, loop_vars, node, source)
 
 
 def _walk(nodelist, loop_vars, source):
@@ -122,6 +132,7 @@ def _walk(nodelist, loop_vars, source):
             sequence = node.sequence.var.var if hasattr(node.sequence.var, "var") else None
             if sequence not in LIST_ITEM_FIELDS:
                 raise TemplateProblem("Only lists (matching_jobs) can be looped over.", _line_of(node, source))
+            _check_filters(node.sequence, loop_vars, node, source)
             if len(node.loopvars) != 1:
                 raise TemplateProblem("Loop with one name: {% for job in matching_jobs %}.", _line_of(node, source))
             _walk(node.nodelist_loop, {**loop_vars, node.loopvars[0]: sequence}, source)
@@ -201,8 +212,36 @@ class Rendered:
     text: str
 
 
+class TemplateRenderError(ValueError):
+    """A template that failed while rendering; its message is short and never carries the merge context."""
+
+
+def render_failure(error):
+    """One short line about a render failure: Django's lookup errors print the whole context, so name the key."""
+    from django.template.base import VariableDoesNotExist
+
+    if isinstance(error, VariableDoesNotExist):
+        key = error.params[0] if error.params else "?"
+        message = f"the merge field “{key}” does not exist"
+    else:
+        message = f"{type(error).__name__}: {error}"
+    return f"template error: {message[:200]}"
+
+
 def render_email(*, subject, html_body, text_body, context):
-    """Render a template's three parts with `context` (a dict of the merge fields' values)."""
+    """Render a template's three parts with `context` (a dict of the merge fields' values).
+
+    Any failure while rendering raises TemplateRenderError with a short reason (see render_failure).
+    """
+    try:
+        return _render(subject=subject, html_body=html_body, text_body=text_body, context=context)
+    except TemplateRenderError:
+        raise
+    except Exception as error:
+        raise TemplateRenderError(render_failure(error)) from None
+
+
+def _render(*, subject, html_body, text_body, context):
     rendered_subject = clean_subject(TEXT_ENGINE.from_string(subject).render(Context(context, autoescape=False)))
     html = sanitize_html(HTML_ENGINE.from_string(html_body).render(Context(context)))
     if text_body.strip():
