@@ -85,6 +85,8 @@ def manage(environ, *args, check=True):
 
 def run(environ):
     port = environ.get("PORT", "8000")
+    if not environ.get("SITE_URL"):
+        environ["SITE_URL"] = f"http://127.0.0.1:{port}"  # emailed links reach this server, whatever its port
     manage(environ, "migrate", "--no-input", "-v", "0")
     manage(environ, "seed_demo")
     commands = {

@@ -27,6 +27,29 @@ def env_list(name, default=""):
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def anymail_value(text):
+    """An ANYMAIL_* environment value as anymail expects it: true/false/yes/no/on/off a bool, 12 or 1.5 a number,
+    [..] or {..} JSON; anything else (tokens, keys, names) stays the string it is."""
+    import json
+    import re
+
+    word = text.strip().lower()
+    if word in {"true", "yes", "on"}:
+        return True
+    if word in {"false", "no", "off"}:
+        return False
+    if re.fullmatch(r"[+-]?(0|[1-9]\d*)", word):  # a leading zero means a token, not a number
+        return int(word)
+    if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+)", word):
+        return float(word)
+    if word[:1] in {"[", "{"}:
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"An ANYMAIL_* value starting with [ or {{ must be JSON: {error}") from None
+    return text
+
+
 SILVERPOOL_ENV = env("SILVERPOOL_ENV", "development")
 if SILVERPOOL_ENV not in {"development", "production"}:
     raise ImproperlyConfigured("SILVERPOOL_ENV must be 'development' or 'production'.")
@@ -46,10 +69,20 @@ else:
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 # Old keys keep signed links (unsubscribe, preferences, invitations) valid during a rotation.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
-# The suppression list hashes erased emails with its own key, never SECRET_KEY.
-SUPPRESSION_HASH_KEY = env("SUPPRESSION_HASH_KEY", SECRET_KEY + ":suppression")
+# The suppression list hashes erased emails with its own key, never SECRET_KEY: rotating SECRET_KEY must not
+# forget who was erased. Old keys in SUPPRESSION_HASH_KEY_FALLBACKS keep matching until `rehash_suppressions`.
+SUPPRESSION_HASH_KEY = env("SUPPRESSION_HASH_KEY")
+SUPPRESSION_HASH_KEY_FALLBACKS = env_list("SUPPRESSION_HASH_KEY_FALLBACKS")
+# The public base URL: every emailed or shown personal link is built on it, never on the request's host.
+SITE_URL = (env("SITE_URL") or "").rstrip("/")
+if PRODUCTION and not SUPPRESSION_HASH_KEY:
+    raise ImproperlyConfigured("SUPPRESSION_HASH_KEY is required when SILVERPOOL_ENV=production (its own key, "
+                               "never SECRET_KEY).")
+if PRODUCTION and not SITE_URL:
+    raise ImproperlyConfigured("SITE_URL is required when SILVERPOOL_ENV=production (e.g. https://crm.example.com).")
+SUPPRESSION_HASH_KEY = SUPPRESSION_HASH_KEY or SECRET_KEY + ":suppression"  # development only
+SITE_URL = SITE_URL or "http://127.0.0.1:8000"  # development; `make run` sets it from PORT
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
 # Slugs that cannot name an organization: they are, or may become, top-level paths.
@@ -91,6 +124,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "crm.api_errors.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -236,7 +270,7 @@ else:
     EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # Every ANYMAIL_<NAME> environment variable becomes anymail's <NAME> setting (ANYMAIL_POSTMARK_SERVER_TOKEN,
 # ANYMAIL_MAILGUN_API_KEY, ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ANYMAIL_AMAZON_SES_CLIENT_PARAMS...).
-ANYMAIL.update({key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items()
+ANYMAIL.update({key.removeprefix("ANYMAIL_"): anymail_value(value) for key, value in os.environ.items()
                 if key.startswith("ANYMAIL_") and key != "ANYMAIL_WEBHOOK_SECRET" and value})
 if env("ANYMAIL_WEBHOOK_SECRET"):
     ANYMAIL["WEBHOOK_SECRET"] = env("ANYMAIL_WEBHOOK_SECRET")  # user:password, basic auth on the webhooks
@@ -260,6 +294,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "crm.api_parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "crm.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -275,6 +314,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PARSER_WHITELIST": ["crm.api_parsers.JSONParser"],  # the API documents JSON bodies only
     "ENUM_NAME_OVERRIDES": {
         "LanguageEnum": "config.settings.LANGUAGES",
         "StageEnum": "crm.models.Stage",

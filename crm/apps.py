@@ -6,4 +6,4 @@ class CrmConfig(AppConfig):
     verbose_name = "Silverpool core"
 
     def ready(self):
-        from . import schema  # noqa: F401  (registers the API key scheme in the OpenAPI document)
+        from . import checks, schema  # noqa: F401  (deployment checks; the API key scheme in the OpenAPI document)

@@ -16,7 +16,8 @@ def run_manage(*args, **env):
 def test_production_mode_passes_the_deploy_checks_without_warnings():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", SILVERPOOL_ENV="production",
                         SECRET_KEY="k" * 20 + "Zq8#mT2!vX9@pL4$wR7^nB1&cF6*hJ3(", ALLOWED_HOSTS="crm.example.com",
-                        EMAIL_PROVIDER="postmark", ANYMAIL_WEBHOOK_SECRET="hook:secret")
+                        EMAIL_PROVIDER="postmark", ANYMAIL_WEBHOOK_SECRET="hook:secret",
+                        SUPPRESSION_HASH_KEY="s" * 20 + "Hq3#uV8!cM1@rT6$yK0^wZ5&", SITE_URL="https://crm.example.com")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
