@@ -262,6 +262,7 @@ def send_one(message_id):
         if not marked:
             return "gone"
         message.subject = rendered.subject
+        heal_connection()  # with the pool: back to it while the provider answers, so the other sends use it
         try:
             provider_id = deliver(message, rendered, headers, sender_name)
         except Exception as error:
@@ -405,6 +406,8 @@ def send_batch(ids):
     """Send claimed messages with overlapping provider calls; returns a count per outcome."""
     outcomes = {}
     # One at a time in this thread when concurrency is 1 (tests: their data is in this connection).
+    if settings.OUTBOX_SEND_CONCURRENCY > 1:
+        heal_connection()  # with the pool: the waiting task thread lends its connection to the send threads
     results = map(_send_in_thread, ids) if settings.OUTBOX_SEND_CONCURRENCY <= 1 else executor().map(
         _send_in_thread, ids)
     for outcome in results:

@@ -1,3 +1,4 @@
+import logging
 import time
 
 from celery import shared_task
@@ -8,16 +9,32 @@ from crm.tasks import TenantTask
 from . import dispatch
 
 SEND_BUDGET_SECONDS = 50
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def send_due_messages():
-    """Claim and send due messages until none is left or the time budget is spent (then go on later)."""
-    dispatch.reap_stale()
+    """Claim and send due messages until none is left or the time budget is spent (then go on later).
+
+    A database error between batches (a restart) is waited out within the budget, on a new connection.
+    """
     started = time.monotonic()
     total = {}
+    reaped = False
     while time.monotonic() - started < SEND_BUDGET_SECONDS:
-        ids = dispatch.claim_due()
+        try:
+            dispatch.heal_connection()
+            if not dispatch.flush_pending_writes():
+                dispatch.wait_for_database(1)
+                continue
+            if not reaped:
+                dispatch.reap_stale()
+                reaped = True
+            ids = dispatch.claim_due()
+        except dispatch.DATABASE_ERRORS as error:
+            logger.warning("outbox: the database is not answering (%s); trying again", error)
+            dispatch.wait_for_database(1)
+            continue
         if not ids:
             return total
         for outcome, count in dispatch.send_batch(ids).items():

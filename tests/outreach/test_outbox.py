@@ -188,7 +188,8 @@ class ProviderError(Exception):
 
 @pytest.mark.parametrize("status_code,expected,retries", [(422, MessageStatus.FAILED, False),
                                                           (503, MessageStatus.QUEUED, True),
-                                                          (None, MessageStatus.QUEUED, True)])
+                                                          ("refused", MessageStatus.QUEUED, True),
+                                                          ("reset", MessageStatus.NEEDS_REVIEW, False)])
 def test_provider_errors_fail_or_retry_with_backoff(tenant_a, outbox_settings, monkeypatch, status_code, expected,
                                                     retries):
     from outreach.models import EmailTemplate
@@ -200,7 +201,11 @@ def test_provider_errors_fail_or_retry_with_backoff(tenant_a, outbox_settings, m
                                  template=template)
 
     def refuse(*args, **kwargs):
-        raise ProviderError(status_code) if status_code else TimeoutError("read timed out")
+        if status_code == "refused":
+            raise ConnectionRefusedError(111, "Connection refused")
+        if status_code == "reset":
+            raise ConnectionResetError(104, "Connection reset by peer")
+        raise ProviderError(status_code)
 
     monkeypatch.setattr(dispatch, "deliver", refuse)
     send_all()
