@@ -11,6 +11,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config.dbpool import pool_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -166,9 +168,16 @@ if not DATABASE_URL or not REDIS_URL:
         "DATABASE_URL and REDIS_URL are not set. Start Silverpool with `make run` (embedded "
         "development servers) or `make manage ARGS=...`, or set both variables."
     )
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(env("DB_CONN_MAX_AGE", "60")))}
+# Each process draws its connections from a pool of its own, at most DB_POOL_MAX (config/dbpool.py: the budget).
+DB_POOL = pool_settings(env, env_bool)
+DATABASES = {"default": dj_database_url.parse(
+    DATABASE_URL, conn_max_age=0 if DB_POOL else int(env("DB_CONN_MAX_AGE", "60")))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True  # a failed request never leaves a half-written row
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with the pool: a broken connection is dropped, never lent
+if DB_POOL:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = DB_POOL
+# Names the process's connections in pg_stat_activity (e.g. DB_APPLICATION_NAME=silverpool-web).
+DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = env("DB_APPLICATION_NAME", "silverpool")
 # The planner's JIT compiles for 100+ ms on the big-but-capped reads of pools and matching, and wins nothing back.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
