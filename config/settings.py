@@ -382,6 +382,12 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
+# Uploads above 256 KiB go to a temporary file in chunks, and stop at the import's 50 MB limit.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 2**10
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "imports.uploads.SizeLimitedUploadHandler",
+]
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español"), ("nl", "Nederlands")]
 TIME_ZONE = "UTC"

@@ -18,7 +18,7 @@ class CandidateImport(TenantModel):
     """A CSV of candidates (and their applications) from another ATS, on its way into the base."""
 
     filename = models.CharField(max_length=255)
-    data = models.BinaryField()
+    # The file itself is in ImportFileChunk rows, written and read a chunk at a time.
     size = models.PositiveIntegerField()
     encoding = models.CharField(max_length=20)
     delimiter = models.CharField(max_length=2)
@@ -44,6 +44,17 @@ class CandidateImport(TenantModel):
 
     def __str__(self):
         return self.filename
+
+
+class ImportFileChunk(TenantModel):
+    """One piece (CHUNK bytes, the last one shorter) of an uploaded file, so that no step holds it whole."""
+
+    candidate_import = models.ForeignKey(CandidateImport, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["candidate_import", "position"], name="import_chunk_position")]
 
 
 class ImportProblem(TenantModel):

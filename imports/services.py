@@ -9,6 +9,7 @@ import with evidence. Each batch is its own transaction (a row goes in whole or 
 running the same file again changes nothing.
 """
 
+import io
 import logging
 from datetime import UTC
 
@@ -28,14 +29,14 @@ from crm.models import (
     JobStatus,
     RejectionReason,
     Stage,
-    Suppression,
     User,
     candidate_search_text,
 )
-from crm.services import ServiceError
+from crm.selectors import suppressed_emails
+from crm.services import ServiceError, suppressions_move_to_current_key
 
 from . import parsing
-from .models import CandidateImport, ImportMapping, ImportProblem, ImportStatus
+from .models import CandidateImport, ImportFileChunk, ImportMapping, ImportProblem, ImportStatus
 
 logger = logging.getLogger(__name__)
 BATCH = 2_000
@@ -51,21 +52,63 @@ def _user(actor):
 
 @transaction.atomic
 def import_upload(*, data, filename, actor):
-    """Read the file's shape and propose a mapping (this organization's last one, else the presets)."""
-    shape = parsing.inspect(data)
+    """Read the file's shape, keep the file, and propose a mapping (this organization's last one, else the presets).
+
+    `data` is bytes or a binary file (an upload on disk): it is read in chunks, never whole."""
+    stream = parsing.binary(data)
+    shape = parsing.inspect(stream)
     remembered = ImportMapping.objects.first()
     mapping = parsing.suggest_mapping(shape.headers, remembered.mapping if remembered else None)
     candidate_import = CandidateImport.objects.create(
-        filename=(filename or "import.csv")[:255], data=data, size=len(data), encoding=shape.encoding,
+        filename=(filename or "import.csv")[:255], size=0, encoding=shape.encoding,
         delimiter=shape.delimiter, headers=shape.headers, mapping=mapping, created_by=_user(actor),
         created_by_label=actor_label(actor))
-    audit("import.uploaded", actor=actor, obj=candidate_import, details={"filename": filename, "bytes": len(data)})
+    stream.seek(0)
+    size = 0
+    for position, chunk in enumerate(iter(lambda: stream.read(parsing.CHUNK), b"")):
+        ImportFileChunk.objects.create(candidate_import=candidate_import, position=position, data=chunk)
+        size += len(chunk)
+    candidate_import.size = size
+    candidate_import.save(update_fields=["size"])
+    audit("import.uploaded", actor=actor, obj=candidate_import, details={"filename": filename, "bytes": size})
     return candidate_import
+
+
+class _StoredFile(io.RawIOBase):
+    """An import's file read back one stored chunk at a time."""
+
+    def __init__(self, candidate_import_id):
+        super().__init__()
+        self.candidate_import_id = candidate_import_id
+        self.position = 0
+        self.pending = memoryview(b"")
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if not self.pending:
+            chunk = ImportFileChunk.objects.filter(candidate_import_id=self.candidate_import_id,
+                                                   position=self.position).values_list("data", flat=True)
+            chunk = next(iter(chunk), None)
+            if chunk is None:
+                return 0
+            self.pending = memoryview(bytes(chunk))
+            self.position += 1
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+
+def stored_file(candidate_import):
+    """The import's file as a binary stream, a chunk in memory at a time."""
+    return io.BufferedReader(_StoredFile(candidate_import.pk), buffer_size=parsing.CHUNK)
 
 
 def sample_rows(candidate_import, count=3):
     samples = []
-    for _, values in parsing.rows(bytes(candidate_import.data), _shape(candidate_import)):
+    for _, values in parsing.rows(stored_file(candidate_import), _shape(candidate_import)):
         samples.append(values)
         if len(samples) >= count:
             break
@@ -113,7 +156,7 @@ def start(*, candidate_import, write, actor):
                                f"This import is {locked.get_status_display().lower()}.", field="status")
         locked.status = ImportStatus.IMPORTING if write else ImportStatus.CHECKING
         locked.save(update_fields=["status"])
-    rows = sum(1 for _ in parsing.rows(bytes(locked.data), _shape(locked)))
+    rows = sum(1 for _ in parsing.rows(stored_file(locked), _shape(locked)))
     CandidateImport.objects.filter(pk=locked.pk).update(rows=rows)
     if rows <= INLINE_ROWS:
         run(locked.pk, write=write, actor=actor)
@@ -202,7 +245,7 @@ def _pass(candidate_import, *, write, actor, progress):
     state = _Pass(candidate_import, write, actor)
     ImportProblem.objects.filter(candidate_import=candidate_import).delete()
     batch, done = [], 0
-    for line, values in parsing.rows(bytes(candidate_import.data), _shape(candidate_import)):
+    for line, values in parsing.rows(stored_file(candidate_import), _shape(candidate_import)):
         checked = parsing.check_row(line, values, candidate_import.mapping)
         if isinstance(checked, list):
             state.problems.extend(checked)
@@ -249,9 +292,9 @@ def _batch_in_transaction(state, rows):
     now = timezone.now()
     emails = {row.candidate["email"] for row in rows}
     externals = {row.candidate["external_id"] for row in rows if row.candidate.get("external_id")}
-    hashes = {Suppression.hash_email(email): email for email in emails}
-    suppressed = {hashes[h] for h in Suppression.objects.filter(email_hash__in=list(hashes)).values_list(
-        "email_hash", flat=True)}
+    suppressed = suppressed_emails(emails)
+    if state.write and suppressed:
+        suppressions_move_to_current_key(emails=suppressed)  # the addresses are in hand: off any fallback key
     existing = {}
     # Only what matching and the comparison need: loading whole rows costs more than the lookup itself.
     fields = ("id", "organization_id", "email", "first_name", "last_name", "headline", "skills", *UPDATABLE)

@@ -19,27 +19,27 @@ def import_list(request, org_slug):
     error = None
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
-            error = "Choose a CSV file to upload."
-        elif upload.size > parsing.MAX_FILE_BYTES:
+        if getattr(request, "upload_too_large", False) or (upload is not None and
+                                                           upload.size > parsing.MAX_FILE_BYTES):
             error = f"The file is larger than {parsing.MAX_FILE_BYTES // 2**20} MB; split it in parts."
+        elif upload is None:
+            error = "Choose a CSV file to upload."
         else:
             try:
-                candidate_import = services.import_upload(data=upload.read(), filename=upload.name,
-                                                          actor=request.user)
+                # The upload is on disk above FILE_UPLOAD_MAX_MEMORY_SIZE: it is read from there in chunks.
+                candidate_import = services.import_upload(data=upload, filename=upload.name, actor=request.user)
             except parsing.ImportFileError as problem:
                 error = str(problem)
             else:
                 return redirect("imports:mapping", org_slug=org_slug, import_id=candidate_import.pk)
-    imports = CandidateImport.objects.defer("data").order_by("-created_at")[:50]
+    imports = CandidateImport.objects.order_by("-created_at")[:50]
     return render(request, "imports/list.html", {"imports": imports, "error": error,
                                                  "max_mb": parsing.MAX_FILE_BYTES // 2**20},
                   status=400 if error else 200)
 
 
 def _import(import_id):
-    # The file itself is read only where rows are: the mapping page's samples, the import's own pass.
-    return get_object_or_404(CandidateImport.objects.defer("data"), pk=import_id)
+    return get_object_or_404(CandidateImport, pk=import_id)
 
 
 @require_http_methods(["GET", "POST"])

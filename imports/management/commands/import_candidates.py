@@ -31,7 +31,8 @@ class Command(BaseCommand):
             raise CommandError(f"No file {path}.")
         with organization_scope(organization):
             try:
-                candidate_import = services.import_upload(data=path.read_bytes(), filename=path.name, actor=None)
+                with path.open("rb") as file:
+                    candidate_import = services.import_upload(data=file, filename=path.name, actor=None)
                 mapping = dict(candidate_import.mapping)
                 for pair in options["map"]:
                     header, _, field = pair.partition("=")
