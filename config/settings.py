@@ -87,6 +87,11 @@ SITE_URL = SITE_URL or "http://127.0.0.1:8000"  # development; `make run` sets i
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
+# The operators' Django admin (signed in through allauth, MFA included): off in production unless enabled.
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", not PRODUCTION)
+ADMIN_URL = env("ADMIN_URL", "admin/").strip("/") + "/"
+if ADMIN_URL == "/":
+    raise ImproperlyConfigured("ADMIN_URL must name a path, e.g. 'admin/' or 'ops-7f3a/'.")
 # Slugs that cannot name an organization: they are, or may become, top-level paths.
 RESERVED_SLUGS = {
     "api", "p", "o", "admin", "static", "media", "accounts", "account", "invite", "invitations",
@@ -96,7 +101,7 @@ RESERVED_SLUGS = {
 }
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "crm.admin_config.AdminConfig",  # django.contrib.admin, signed in through allauth
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

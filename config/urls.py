@@ -1,16 +1,14 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-
-admin.site.site_header = "Silverpool operations"
-admin.site.site_title = "Silverpool"
 
 api_v1 = [
     path("", include("crm.api_urls")),
 ]
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    *([path(settings.ADMIN_URL, admin.site.urls)] if settings.ADMIN_ENABLED else []),
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),

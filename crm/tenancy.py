@@ -3,7 +3,9 @@
 Every tenant-owned model inherits `TenantModel`. Its default manager (`objects`) filters by
 the organization in scope and raises `NoOrganizationInScope` when there is none, so a
 forgotten filter fails loudly instead of leaking. The only ways out are `for_organization()`
-and the loudly named `all_tenants` manager, meant for the admin, migrations and system jobs.
+and the loudly named `all_tenants` manager, meant for the admin, migrations and system jobs;
+the admin's views also run in `every_organization_scope()`, where Django's own validation reads
+through the default manager.
 Traps (as PostHog's scoping README lists them): related managers use the plain base manager,
 `prefetch_related` follows relations without scoping, and raw SQL bypasses managers: keep
 those on relations of an already-scoped row.
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 from django.db import models
 
 _organization = contextvars.ContextVar("silverpool_organization", default=None)
+_every_organization = contextvars.ContextVar("silverpool_every_organization", default=False)
 
 
 class NoOrganizationInScope(RuntimeError):
@@ -56,6 +59,20 @@ def organization_scope(organization):
         _organization.reset(token)
 
 
+@contextmanager
+def every_organization_scope():
+    """The operators' admin only: default managers read every organization's rows.
+
+    Nothing is put in scope, so `require_organization_id()` and saving a row without its
+    organization still raise.
+    """
+    token = _every_organization.set(True)
+    try:
+        yield
+    finally:
+        _every_organization.reset(token)
+
+
 class TenantQuerySet(models.QuerySet):
     pass
 
@@ -65,6 +82,8 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
 
     def get_queryset(self):
         organization_id = current_organization_id()
+        if organization_id is None and _every_organization.get():
+            return super().get_queryset()
         if organization_id is None:
             raise NoOrganizationInScope(
                 f"{self.model.__name__}.objects used with no organization in scope; "

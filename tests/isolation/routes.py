@@ -9,6 +9,8 @@ gets (404).
 import itertools
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 MISSING_ID = 2_000_000_000
 _counter = itertools.count()
 
@@ -38,7 +40,8 @@ class NotTenant:
 
 # Third-party route families, by path prefix: none of them reads tenant-owned rows.
 NOT_TENANT_PREFIXES = {
-    "admin/": NotTenant("operators' Django admin: staff only, reads through the unscoped manager on purpose"),
+    settings.ADMIN_URL: NotTenant("operators' Django admin: staff signed in through allauth (MFA included), "
+                                  "reads every organization on purpose"),
     "accounts/": NotTenant("django-allauth: the signed-in person's own account, no organization data"),
     "api/schema/": NotTenant("the OpenAPI document, the same for everyone"),
     "api/docs/": NotTenant("the API documentation page and its script, the same for everyone"),
