@@ -4,6 +4,7 @@ from django import forms
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -110,8 +111,7 @@ def _join(request, organization, *, candidate=None, source=Source.PUBLIC_FORM, r
                 data["language"] = language
                 data["consents"] = form.consents()
                 services.opt_in_request(organization=organization, data=data, source=source, ip_address=ip,
-                                        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                                        site_url=request.build_absolute_uri("/").rstrip("/"), referrer=referrer)
+                                        user_agent=request.META.get("HTTP_USER_AGENT", ""), referrer=referrer)
             # The same answer whether or not the address is known, or was limited.
             return render(request, "consent/public/check_inbox.html", {"organization": organization})
     # The referrer's first name only: the link may travel further than the person it was given to.
@@ -121,6 +121,7 @@ def _join(request, organization, *, candidate=None, source=Source.PUBLIC_FORM, r
         status=400 if form.errors else 200)
 
 
+@never_cache  # personal data: no browser or proxy keeps a copy
 @require_http_methods(["GET", "POST"])
 def join(request, public_slug):
     organization = _organization(public_slug)
@@ -144,12 +145,14 @@ def from_token(kind, token):
     return organization, candidate, payload
 
 
+@never_cache  # personal data: no browser or proxy keeps a copy
 @require_http_methods(["GET", "POST"])
 def stay_in_touch(request, token):
     organization, candidate, _ = from_token("stay", token)
     return _join(request, organization, candidate=candidate, source=Source.REJECTION_LINK)
 
 
+@never_cache  # personal data: no browser or proxy keeps a copy
 @require_http_methods(["GET", "POST"])
 def confirm(request, token):
     try:
@@ -177,6 +180,7 @@ def confirm(request, token):
     return render(request, "consent/public/confirm.html", {"organization": organization, "pending": pending})
 
 
+@never_cache  # personal data: no browser or proxy keeps a copy
 @require_http_methods(["GET", "POST"])
 def preferences(request, token):
     organization, candidate, _ = from_token("prefs", token)
@@ -189,7 +193,7 @@ def preferences(request, token):
                 if value is not None and value in ("", *Frequency.values):
                     choices[key] = value
             if request.POST.get("copy"):
-                services.send_data_copy(candidate=candidate, site_url=request.build_absolute_uri("/").rstrip("/"))
+                services.send_data_copy(candidate=candidate)
                 return render(request, "consent/public/copy_sent.html", {"organization": organization})
             if request.POST.get("erase") == "confirm":
                 from .rights import candidate_erase
@@ -212,6 +216,7 @@ def preferences(request, token):
         "frequencies": Frequency.choices, "granted": State.GRANTED})
 
 
+@never_cache  # personal data: no browser or proxy keeps a copy
 @csrf_exempt  # RFC 8058 one-click: the mail client POSTs without a CSRF token; the signed link is the proof
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token):
@@ -239,6 +244,7 @@ def brand_css(request, public_slug):
     return response
 
 
+@never_cache  # personal data: no browser or proxy keeps a copy
 @require_GET
 def data_copy(request, token):
     import json

@@ -2,10 +2,10 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from crm.links import site_link
 from crm.models import Candidate
 
 from .models import Action, ConsentRecord, ConsentState, PurposeKey, RetentionRun, Source, State
@@ -28,7 +28,7 @@ def request_renewal(candidate, organization, *, key, source=Source.RETENTION, no
     queue_email(unique_key=f"consent_renewal:{candidate.pk}:{key}", kind="consent_renewal",
                 to_email=candidate.email, candidate=candidate,
                 template=template_for("consent_renewal", language, organization), language=language,
-                context={"links": {"preferences": f"{settings.SITE_URL}/p/prefs/{preferences_token(candidate)}/"}})
+                context={"links": {"preferences": site_link("consent:preferences", token=preferences_token(candidate))}})
 
 
 def run_retention(organization, *, now=None):

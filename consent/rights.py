@@ -8,7 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.audit import audit
-from crm.models import Activity, Application, AuditEvent, FeedbackNote, Suppression
+from crm.models import Activity, Application, AuditEvent, FeedbackNote
+from crm.services.suppression import suppression_add
 
 from .models import ConsentRecord, PendingOptIn
 
@@ -83,7 +84,7 @@ def candidate_erase(*, candidate, actor, reason):
     Activity.objects.filter(candidate=candidate).delete()
     # A referral line on someone else's timeline names the erased person too.
     Activity.objects.filter(Q(details__referrer_id=candidate.pk) | Q(details__referred_id=candidate.pk)).delete()
-    Suppression.objects.get_or_create(email_hash=Suppression.hash_email(email), defaults={"reason": "erased"})
+    suppression_add(email=email, reason="erased")
     candidate_id = candidate.pk
     candidate.delete()  # applications, notes, consent ledger and evidence, tags go with it
     audit("candidate.erased", actor=actor, details={"candidate_id": candidate_id, "reason": reason,

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.audit import audit
+from crm.links import site_link
 from crm.models import ActivityKind, User
 from crm.services import ServiceError, activity_record
 
@@ -146,12 +147,11 @@ def withdraw_marketing(*, candidate, source, actor=None):
 
 # --- Public opt-in (double opt-in) ----------------------------------------------------------
 
-def opt_in_request(*, organization, data, source, ip_address=None, user_agent="", site_url=None, referrer=None):
+def opt_in_request(*, organization, data, source, ip_address=None, user_agent="", referrer=None):
     """Keep the request and email a confirmation link; nothing counts until it is followed.
 
     `referrer` is the candidate whose referral link brought the person, if any.
     """
-    from django.conf import settings
 
     from outreach.services import queue_email, template_for
 
@@ -167,7 +167,7 @@ def opt_in_request(*, organization, data, source, ip_address=None, user_agent=""
 
     candidate = Candidate.objects.filter(email__iexact=email).first()
     language = data.get("language") or (candidate.language if candidate else "") or organization.default_language
-    link = f"{site_url or settings.SITE_URL}/p/confirm/{confirm_token(pending)}/"
+    link = site_link("consent:confirm", token=confirm_token(pending))
     queue_email(unique_key=f"consent_confirmation:{pending.pk}", kind="consent_confirmation", to_email=email,
                 candidate=candidate, template=template_for("consent_confirmation", language, organization),
                 language=language, organization_id=organization.pk,
@@ -180,9 +180,9 @@ def opt_in_request(*, organization, data, source, ip_address=None, user_agent=""
 @transaction.atomic
 def opt_in_confirm(*, pending, ip_address=None, user_agent=""):
     """Apply a confirmed join request: the profile, the ledger rows, and the lifting of a suppression."""
-    from crm.models import Candidate, Suppression
+    from crm.models import Candidate
     from crm.models import Source as CandidateSource
-    from crm.services import candidate_create, candidate_update
+    from crm.services import candidate_create, candidate_update, suppression_lift
 
     from .models import PendingOptIn
 
@@ -190,10 +190,8 @@ def opt_in_confirm(*, pending, ip_address=None, user_agent=""):
     if pending.confirmed_at is not None:
         raise ServiceError("This link has been used already.")
     data = pending.data
-    suppression = Suppression.objects.filter(email_hash=Suppression.hash_email(pending.email)).first()
-    if suppression is not None:
+    if suppression_lift(email=pending.email):
         # The person asked to come back themselves: allowed, and recorded.
-        suppression.delete()
         audit("suppression.lifted_by_opt_in", actor=None, details={"pending_opt_in": pending.pk})
     profile = {k: data[k] for k in ("first_name", "last_name", "headline", "skills", "linkedin_url", "language")
                if data.get(k)}
@@ -300,11 +298,9 @@ def text_new_version(*, purpose, language, text, actor, ask_renewal=False):
     return version
 
 
-def send_data_copy(*, candidate, site_url=None):
+def send_data_copy(*, candidate):
     """Email the candidate a link to everything held about them (the link works for 7 days)."""
     import uuid
-
-    from django.conf import settings
 
     from crm.audit import audit as audit_event
     from outreach.services import queue_email, template_for
@@ -312,7 +308,7 @@ def send_data_copy(*, candidate, site_url=None):
     from .tokens import make
 
     organization = candidate.organization
-    link = f"{site_url or settings.SITE_URL}/p/copy/{make('copy', o=organization.pk, c=candidate.pk)}/"
+    link = site_link("consent:data_copy", token=make("copy", o=organization.pk, c=candidate.pk))
     language = candidate.language or organization.default_language
     queue_email(unique_key=f"data_export:{candidate.pk}:{uuid.uuid4().hex}", kind="data_export_ready",
                 to_email=candidate.email, candidate=candidate,

@@ -450,9 +450,16 @@ class Activity(TenantModel):
 
 
 class Suppression(TenantModel):
-    """An email that must never come back in: a keyed hash of it, never the address itself."""
+    """An email that must never come back in: a keyed hash of it, never the address itself.
+
+    A hash cannot be turned back into its address, so a row stays under the key that made it: `key_id` names
+    that key (a fingerprint that reveals nothing of it; blank for rows older than the field). Lookups try
+    SUPPRESSION_HASH_KEY and every SUPPRESSION_HASH_KEY_FALLBACKS key; a row moves to the current key only when
+    its address is in hand again (an erasure, an import, `rehash_suppressions --addresses`).
+    """
 
     email_hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16, blank=True, default="")
     reason = models.CharField(max_length=100, default="erased")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -460,11 +467,30 @@ class Suppression(TenantModel):
         constraints = [models.UniqueConstraint(fields=["organization", "email_hash"], name="suppression_unique")]
 
     @staticmethod
-    def hash_email(email):
+    def key_id_of(key):
+        """A short public name of a hash key: the same key always gives it, and it cannot be turned into the key."""
+        import hmac
+
+        return hmac.new(key.encode(), b"silverpool suppression key id", hashlib.sha256).hexdigest()[:16]
+
+    @staticmethod
+    def hash_email(email, key=None):
+        """The hash of `email` under `key` (the current SUPPRESSION_HASH_KEY by default)."""
         import hmac
 
         normalized = email.strip().lower()
-        return hmac.new(settings.SUPPRESSION_HASH_KEY.encode(), normalized.encode(), hashlib.sha256).hexdigest()
+        return hmac.new((key or settings.SUPPRESSION_HASH_KEY).encode(), normalized.encode(),
+                        hashlib.sha256).hexdigest()
+
+    @staticmethod
+    def keys():
+        """The current key first, then the fallbacks still honoured."""
+        return list(dict.fromkeys([settings.SUPPRESSION_HASH_KEY, *settings.SUPPRESSION_HASH_KEY_FALLBACKS]))
+
+    @classmethod
+    def hashes(cls, email):
+        """Every hash `email` may be stored under: the current key's first."""
+        return [cls.hash_email(email, key) for key in cls.keys()]
 
 
 # --- Jobs, applications and feedback ------------------------------------------------------

@@ -22,6 +22,7 @@ from .models import (
     Membership,
     RejectionReason,
     Stage,
+    Suppression,
 )
 from .pagination import COUNT_CAP, Ordering, Page, capped_count, keyset_page
 from .tenancy import require_organization_id
@@ -219,3 +220,20 @@ def dashboard_numbers(organization, membership):
         "owed_notice": len(waiting["closed"]),
         "silver": f"{silver:,}+" if silver_capped else f"{silver:,}",
     }
+
+
+def suppressed_emails(emails):
+    """The addresses among `emails` on the organization's suppression list, under the current or a fallback key."""
+    hashes = {}
+    for email in emails:
+        for digest in Suppression.hashes(email):
+            hashes[digest] = email
+    if not hashes:
+        return set()
+    return {hashes[digest] for digest in Suppression.objects.filter(email_hash__in=list(hashes)).values_list(
+        "email_hash", flat=True)}
+
+
+def is_suppressed(email):
+    """True when the person behind `email` was erased and has not opted in again since."""
+    return bool(suppressed_emails([email]))

@@ -29,11 +29,11 @@ from crm.models import (
     JobStatus,
     RejectionReason,
     Stage,
-    Suppression,
     User,
     candidate_search_text,
 )
-from crm.services import ServiceError
+from crm.selectors import suppressed_emails
+from crm.services import ServiceError, suppressions_move_to_current_key
 
 from . import parsing
 from .models import CandidateImport, ImportFileChunk, ImportMapping, ImportProblem, ImportStatus
@@ -292,9 +292,9 @@ def _batch_in_transaction(state, rows):
     now = timezone.now()
     emails = {row.candidate["email"] for row in rows}
     externals = {row.candidate["external_id"] for row in rows if row.candidate.get("external_id")}
-    hashes = {Suppression.hash_email(email): email for email in emails}
-    suppressed = {hashes[h] for h in Suppression.objects.filter(email_hash__in=list(hashes)).values_list(
-        "email_hash", flat=True)}
+    suppressed = suppressed_emails(emails)
+    if state.write and suppressed:
+        suppressions_move_to_current_key(emails=suppressed)  # the addresses are in hand: off any fallback key
     existing = {}
     # Only what matching and the comparison need: loading whole rows costs more than the lookup itself.
     fields = ("id", "organization_id", "email", "first_name", "last_name", "headline", "skills", *UPDATABLE)

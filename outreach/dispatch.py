@@ -25,6 +25,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from crm.links import site_url
 from crm.tenancy import organization_scope
 
 from .context import build_context
@@ -103,7 +104,7 @@ def personal_links(message):
     """The candidate's signed links; test sends get dummy ones that open nothing."""
     from consent import tokens
 
-    site = settings.SITE_URL
+    site = site_url()
     if message.context.get("test"):
         dummy = f"{site}/p/test-link/"
         return {"stay_in_touch": dummy, "preferences": dummy, "unsubscribe": dummy, "confirm": dummy}
@@ -231,7 +232,7 @@ def send_one(message_id):
             from .campaigns import EXCLUSIONS
             from .context import campaign_fields
 
-            extra = campaign_fields(message, site_url=settings.SITE_URL)
+            extra = campaign_fields(message, site_url=site_url())
             if extra is None:
                 return _suppress(message, EXCLUSIONS["no_matching_job"])
             sender_name = extra.pop("sender_name", "")

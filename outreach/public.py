@@ -8,6 +8,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from consent.public import from_token, over_limit
@@ -68,6 +69,7 @@ def _invitation(token):
     return None if campaign is None else (organization, candidate, campaign)
 
 
+@never_cache  # personal data: no browser or proxy keeps a copy
 @require_http_methods(["GET", "POST"])
 def rsvp(request, token):
     found = _invitation(token)

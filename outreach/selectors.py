@@ -1,6 +1,7 @@
 """Reads of the email engine: who may be emailed, the outbox, notice status of rejections."""
 
-from crm.models import EmailStatus, Suppression
+from crm.models import EmailStatus
+from crm.selectors import is_suppressed
 
 from .models import Message, MessageStatus, Purpose
 
@@ -32,7 +33,7 @@ def marketing_refusal(candidate, topic=None):
         return "do not contact"
     if candidate.email_status in UNDELIVERABLE:
         return f"the address {candidate.get_email_status_display().lower()}"
-    if Suppression.objects.filter(email_hash=Suppression.hash_email(candidate.email)).exists():
+    if is_suppressed(candidate.email):
         return "the address is suppressed"
     return None
 

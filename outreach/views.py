@@ -1,7 +1,6 @@
 import re
 import secrets
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
@@ -9,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.links import site_url
 from crm.models import Candidate
 from crm.permissions import RECRUITING, role_required
 from crm.services import ServiceError
@@ -19,7 +19,8 @@ from .forms import EmailTemplateForm, ReviewForm
 from .models import EmailTemplate, Message, MessageStatus
 from .rendering import MERGE_FIELDS, TemplateProblem, render_email
 
-PERSONAL_LINK = re.compile(re.escape(settings.SITE_URL) + r"/p/[^\s\"'<>]+")
+# A personal link on SITE_URL, or on any other host (a message written before SITE_URL was set right).
+PERSONAL_LINK = re.compile(r"https?://[^\s\"'<>/]+/p/[^\s\"'<>]+")
 
 
 def redact(text):
@@ -127,7 +128,7 @@ def _preview(request, form_data, candidate):
     organization = request.organization
     application = candidate.applications.select_related("job", "rejection_reason").order_by(
         "-applied_at").first() if candidate else None
-    links = {key: f"{settings.SITE_URL}/p/preview-link/" for key in ("stay_in_touch", "preferences", "unsubscribe")}
+    links = {key: site_url("/p/preview-link/") for key in ("stay_in_touch", "preferences", "unsubscribe")}
     context = build_context(organization=organization, candidate=candidate, application=application,
                             language=form_data.get("language", "en"), recruiter=request.user, links=links)
     if candidate is None:

@@ -11,7 +11,6 @@ from ..models import (
     Activity,
     ActivityKind,
     Candidate,
-    Suppression,
     User,
 )
 from ..tenancy import require_organization_id
@@ -41,7 +40,9 @@ def normalize_skills(skills):
 
 
 def _check_email_may_be_used(email, *, exclude_pk=None):
-    if Suppression.objects.filter(email_hash=Suppression.hash_email(email)).exists():
+    from ..selectors import is_suppressed
+
+    if is_suppressed(email):
         raise ServiceError(
             "This person asked for their data to be erased; they can only come back by opting in themselves.",
             field="email",

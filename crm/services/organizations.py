@@ -8,11 +8,11 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from ..audit import audit
 from ..events import organization_created
+from ..links import site_link
 from ..models import (
     ApiKey,
     Invitation,
@@ -75,7 +75,7 @@ def organization_request_deletion(*, organization, actor):
 
 def invitation_link(token):
     """The link in the invitation email (built on SITE_URL: emails have no request)."""
-    return settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
+    return site_link("invitation_accept", token=token)
 
 
 def _send_invitation_email(invitation, token, organization):

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import selectors, services
@@ -241,6 +242,7 @@ def audit_log(request, org_slug):
 
 # --- Invitations (public link) ------------------------------------------------------------
 
+@never_cache  # the invited address and the organization: no browser or proxy keeps a copy
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request, token):
     invitation = services.invitation_by_token(token)

@@ -72,3 +72,24 @@ def test_anymail_value_refuses_broken_json():
 
     with pytest.raises(ImproperlyConfigured):
         anymail_value("{track_clicks: no}")
+
+
+def test_make_run_sends_links_to_the_port_it_serves(monkeypatch):
+    from config import launcher
+
+    class Started(Exception):
+        pass
+
+    seen = {}
+
+    def manage(environ, *args, **kwargs):
+        seen.update(environ)
+        raise Started
+
+    monkeypatch.setattr(launcher, "manage", manage)
+    with pytest.raises(Started):
+        launcher.run({"PORT": "8123"})
+    assert seen["SITE_URL"] == "http://127.0.0.1:8123"
+    with pytest.raises(Started):
+        launcher.run({"PORT": "8123", "SITE_URL": "https://crm.example.com"})
+    assert seen["SITE_URL"] == "https://crm.example.com"
