@@ -2,10 +2,12 @@
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from allauth.mfa.totp.internal.auth import (
@@ -16,6 +18,7 @@ from allauth.mfa.totp.internal.auth import (
 )
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.core import mail
 from django.core.validators import MaxLengthValidator
 from django.db import models, transaction
 from django.test import Client, override_settings
@@ -111,6 +114,21 @@ def test_an_operator_without_totp_signs_in_with_the_password(superuser):
     response = client.post("/accounts/login/?next=/admin/", {"login": superuser.email, "password": PASSWORD})
     assert response["Location"] == "/admin/"
     assert "Site administration" in client.get("/admin/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_superuser_from_createsuperuser_confirms_the_address_then_reaches_the_admin():
+    from crm.models import User
+
+    User.objects.create_superuser("root@silverpool.test", PASSWORD)
+    client = Client()
+    response = client.post("/accounts/login/?next=/admin/", {"login": "root@silverpool.test", "password": PASSWORD})
+    assert not _signed_in(client) and response.status_code == 302
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[-1].body).group(0)
+    path = urlsplit(link).path
+    client.post(path)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/password_change/")["Location"] == reverse("account_change_password")
 
 
 def test_members_who_are_not_staff_are_refused(tenant_a):

@@ -38,7 +38,7 @@ class NotTenant:
     reason: str
 
 
-# Third-party route families, by path prefix: none of them reads tenant-owned rows.
+# Third-party route families, by path prefix, and why each is safe (the admin's prefix is ADMIN_URL).
 NOT_TENANT_PREFIXES = {
     settings.ADMIN_URL: NotTenant("operators' Django admin: staff signed in through allauth (MFA included), "
                                   "reads every organization on purpose"),
