@@ -235,6 +235,8 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_ADAPTER = "crm.adapters.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "crm.forms.OrganizationSignupForm"
+# A known email's sign-up does a new account's work, rolled back: the answer's delay does not tell.
+ACCOUNT_FORMS = {"signup": "crm.account_forms.AccountSignupForm"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Silverpool] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # Failed logins cool off (per IP and per account); they never lock an account for good.
