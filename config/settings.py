@@ -142,6 +142,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "crm.middleware.OrganizationMiddleware",
+    "crm.text_guard.UnstorableTextMiddleware",  # after membership: a non-member still gets 404
 ]
 
 ROOT_URLCONF = "config.urls"
