@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -152,6 +153,7 @@ def user_create_from_invitation(*, token, first_name, last_name, password):
     if invitation is None or invitation.status != "pending":
         raise ServiceError("This invitation link is no longer valid.")
     if User.objects.filter(email__iexact=invitation.email).exists():
+        make_password(password)  # a new account's hashing: the delay does not tell that the address has one
         raise ServiceError("An account with this address exists already: sign in to accept.")
     user = User.objects.create_user(
         email=invitation.email, password=password, first_name=first_name, last_name=last_name

@@ -20,7 +20,7 @@ from ..forms import (
     validate_organization_slug,
 )
 from ..middleware import user_has_mfa
-from ..models import ApiKey, Invitation, Membership, Role, User
+from ..models import ApiKey, Invitation, Membership, Role
 from ..permissions import ADMIN, EVERYONE, role_required
 from ..services import ServiceError
 
@@ -251,7 +251,6 @@ def invitation_accept(request, token):
     if invitation.status != "pending":
         return render(request, "crm/invitation_invalid.html", {"reason": invitation.status,
                       "invitation": invitation}, status=410)
-    account_exists = User.objects.filter(email__iexact=invitation.email).exists()
     signup_form = None
     if request.user.is_authenticated:
         if request.method == "POST":
@@ -262,7 +261,8 @@ def invitation_accept(request, token):
             else:
                 messages.success(request, f"Welcome to {membership.organization.name}.")
                 return redirect("dashboard", org_slug=membership.organization.slug)
-    elif not account_exists:
+    else:
+        # The same page whether or not the address has an account: whoever holds the link learns nothing.
         signup_form = InvitationSignupForm(request.POST or None, email=invitation.email)
         if request.method == "POST" and signup_form.is_valid():
             try:
@@ -279,7 +279,7 @@ def invitation_accept(request, token):
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(request, f"Welcome to {invitation.organization.name}.")
                 return redirect("dashboard", org_slug=invitation.organization.slug)
-    context = {"invitation": invitation, "account_exists": account_exists, "signup_form": signup_form}
+    context = {"invitation": invitation, "signup_form": signup_form}
     return render(request, "crm/invitation_accept.html", context,
                   status=400 if signup_form is not None and signup_form.errors else 200)
 
