@@ -9,6 +9,7 @@ webhook marks that email delivered: everything over HTTP, as a browser and a pro
 
 import email
 import email.policy
+import json
 import os
 import re
 import secrets
@@ -208,11 +209,13 @@ def test_the_image_and_compose_services_serve_sign_up_rejection_email_and_webhoo
         return env
 
     commands = {name: list(services[name]["command"]) for name in SERVICES}
+    (cmd,) = [json.loads(arguments) for keyword, arguments in replay.dockerfile_instructions() if keyword == "CMD"]
+    assert cmd == commands["web"], "`docker run` of the image and compose's web service start different servers"
     commands["web"] = replay.rebind(commands["web"], f"127.0.0.1:{web_port}")
     for name in SERVICES:
         replay.write_console_script(venv, commands[name][0])
     phase("database, sink ready")
-    processes.run("migrate", commands["migrate"], app, environment("migrate"), timeout=60)
+    processes.run("migrate", commands["migrate"], app, environment("migrate"), timeout=120)
     phase("migrated")
     for name in ("web", "worker", "beat"):
         processes.start(name, commands[name], app, environment(name))
@@ -222,7 +225,7 @@ def test_the_image_and_compose_services_serve_sign_up_rejection_email_and_webhoo
     def seen(response):
         responses.append(response)
         assert response.status < 500, (f"{response.status} on {response.method} {response.url}:\n"
-                                       f"{response.body[:2000]}\n--- web log ---\n{processes.text('web')[-4000:]}")
+                                       f"{response.body[:2000]}\n--- web log ---\n{processes.text('web')[-8000:]}")
 
     browser = Browser(site_url, seen)
     deadline = time.monotonic() + 30
