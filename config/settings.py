@@ -216,6 +216,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "outbox-tick": {"task": "outreach.tasks.outbox_tick", "schedule": 10.0},
     "due-campaigns": {"task": "outreach.tasks.run_due_campaigns", "schedule": 30.0},
+    "missing-notices": {"task": "outreach.tasks.repair_missing_notices", "schedule": 600.0},
     "purge-message-bodies": {"task": "outreach.tasks.purge_message_bodies", "schedule": 24 * 3600.0},
     "consent-retention": {"task": "consent.tasks.consent_retention_daily", "schedule": 24 * 3600.0},
 }

@@ -1,7 +1,12 @@
-"""Domain events of the core, sent after the transaction commits.
+"""Domain events of the core.
 
 Higher apps subscribe in their AppConfig.ready(): auto-tagging, rejection emails, ...
 Receivers get `organization_id` and ids, never model instances.
+
+Decisions (`application_rejected`, `offer_declined`, `rejection_undone`) are sent inside the
+deciding transaction: a subscriber writes its rows there (the notice's outbox row), so the decision
+and its consequences commit or fail together, and schedules anything outside the database with
+`transaction.on_commit`. The candidate events are sent after the commit.
 """
 
 from django.db import transaction
@@ -17,3 +22,10 @@ offer_declined = Signal()  # organization_id, application_id
 
 def send_on_commit(signal, **kwargs):
     transaction.on_commit(lambda: signal.send(sender=None, **kwargs))
+
+
+def send_in_transaction(signal, **kwargs):
+    """Send a decision event to its subscribers inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("A decision event is sent inside the deciding transaction.")
+    signal.send(sender=None, **kwargs)

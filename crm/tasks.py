@@ -9,6 +9,22 @@ from .tenancy import organization_scope
 logger = logging.getLogger(__name__)
 
 
+def nudge_on_commit(task, **kwargs):
+    """Ask a worker to run `task` once the transaction commits.
+
+    A broker that is down loses the nudge, not the decision: it is logged, never raised, so it can neither
+    fail a request nor roll back what was decided (the outbox's beat tick finds due emails by itself).
+    """
+
+    def nudge():
+        try:
+            task.delay(**kwargs)
+        except Exception as error:  # kombu.exceptions.OperationalError when Redis is unreachable
+            logger.warning("could not queue %s after the commit: %r", task.name, error)
+
+    transaction.on_commit(nudge)
+
+
 class TenantTask(Task):
     """Base for tasks about one organization: they take `organization_id` and run in its scope."""
 

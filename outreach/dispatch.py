@@ -184,10 +184,14 @@ def forget_email_connection():
     cached = getattr(_local, "connection", None)
     _local.connection = None
     if cached is not None:
-        try:
-            cached[1].close()
-        except Exception:  # a connection already broken has nothing left to close
-            pass
+        _close_quietly(cached[1])
+
+
+def _close_quietly(provider):
+    try:
+        provider.close()
+    except Exception:  # the email's fate was decided by send(); a failing QUIT changes nothing
+        logger.warning("outbox: closing the provider connection failed", exc_info=True)
 
 
 def deliver(message, rendered, headers, sender_name=None):
@@ -195,10 +199,6 @@ def deliver(message, rendered, headers, sender_name=None):
     from_email, reply_to = sender_addresses(message.organization, sender_name)
     message_id = make_msgid(domain="silverpool.local")
     provider = _connection()
-    try:
-        provider.open()  # SMTP connects here: a failure now proves nothing was sent
-    except Exception as error:
-        raise ProviderUnreachable(str(error)) from error
     email = EmailMultiAlternatives(
         subject=rendered.subject, body=rendered.text, from_email=from_email, to=[message.to_email],
         reply_to=reply_to, headers={**headers, "Message-ID": message_id}, connection=provider,
@@ -209,7 +209,15 @@ def deliver(message, rendered, headers, sender_name=None):
     email.tags = [message.kind]
     email.track_clicks = True
     email.track_opens = message.organization.open_tracking
-    email.send()
+    try:
+        opened = provider.open()  # SMTP connects here: a failure now proves nothing was sent
+    except Exception as error:
+        raise ProviderUnreachable(str(error)) from error
+    try:
+        email.send()
+    finally:
+        if opened:
+            _close_quietly(provider)  # one connection per email, as the backends do by themselves
     status = getattr(email, "anymail_status", None)
     return (status.message_id if status is not None and status.message_id else None) or message_id
 

@@ -5,6 +5,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from crm.audit import audit
 from crm.models import Candidate, EmailStatus
 from crm.tenancy import organization_scope
 
@@ -13,18 +14,27 @@ from .models import DELIVERY_PROGRESS, FINAL_FAILURES, Message, MessageEvent, Me
 logger = logging.getLogger(__name__)
 
 
-def on_decision(sender, *, organization_id, application_id, **kwargs):
-    from .tasks import queue_decision_notice
+def _scope(organization_id):
+    from crm.models import Organization
+    from crm.tenancy import current_organization
 
-    queue_decision_notice.delay(organization_id=organization_id, application_id=application_id)
+    current = current_organization()
+    return organization_scope(current if current is not None and current.pk == organization_id
+                              else Organization.objects.get(pk=organization_id))
+
+
+def on_decision(sender, *, organization_id, application_id, **kwargs):
+    """Inside the deciding transaction: the notice's outbox row commits with the decision, or neither does."""
+    from .services import queue_decision_notice
+
+    with _scope(organization_id):
+        queue_decision_notice(application_id=application_id)
 
 
 def on_rejection_undone(sender, *, organization_id, application_id, **kwargs):
-    from crm.models import Organization
-
     from .services import cancel_decision_notice
 
-    with organization_scope(Organization.objects.get(pk=organization_id)):
+    with _scope(organization_id):
         cancel_decision_notice(application_id=application_id)
 
 
@@ -61,17 +71,70 @@ def _next_status(current, event_type, organization):
     return new if current in DELIVERY_PROGRESS else current
 
 
+# What an event proves about a message whose sending was uncertain: the provider had it, and this happened.
+SETTLED_STATUS = {
+    "queued": MessageStatus.SENT, "sent": MessageStatus.SENT, "deferred": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED, "opened": MessageStatus.OPENED, "clicked": MessageStatus.CLICKED,
+    "bounced": MessageStatus.BOUNCED, "rejected": MessageStatus.BOUNCED, "complained": MessageStatus.COMPLAINED,
+    "failed": MessageStatus.FAILED,
+}
+
+
+def _uncertain(message):
+    """Flagged for review, or still inside the provider call: the provider's event is the first word."""
+    return message.status == MessageStatus.NEEDS_REVIEW or (
+        message.status == MessageStatus.SENDING and message.provider_call_started_at is not None)
+
+
+def _message_of(event):
+    """By the provider's id; else, for a message whose provider call never returned, by the id it carried."""
+    messages = Message.all_tenants.select_related("organization", "candidate")
+    if event.message_id:
+        message = messages.filter(provider_message_id=event.message_id).exclude(provider_message_id="").first()
+        if message is not None:
+            return message
+    ours = (event.metadata or {}).get("silverpool_message") if isinstance(event.metadata, dict) else None
+    if not str(ours or "").isdigit():
+        return None
+    message = messages.filter(pk=int(ours), provider_message_id="").first()
+    if message is None or not _uncertain(message):
+        return None
+    if event.recipient and event.recipient.strip().lower() != message.to_email.strip().lower():
+        return None
+    return message
+
+
+def _settle(message, event, occurred_at):
+    """The provider's event resolves a message whose sending was uncertain, with a note saying so."""
+    status = SETTLED_STATUS.get(event.event_type, MessageStatus.SENT)
+    if status == MessageStatus.OPENED and not message.organization.open_tracking:
+        status = MessageStatus.DELIVERED
+    first_record = message.sent_at is None
+    was = message.get_status_display().lower()
+    message.status = status
+    message.status_reason = (f"settled by the provider's “{event.event_type}” event of "
+                             f"{occurred_at:%Y-%m-%d %H:%M} UTC (was: {was})")[:300]
+    message.provider_message_id = message.provider_message_id or (event.message_id or "")[:200]
+    message.sent_at = message.sent_at or occurred_at
+    message.last_event_at = occurred_at
+    message.save(update_fields=["status", "status_reason", "provider_message_id", "sent_at", "last_event_at",
+                                "updated_at"])
+    audit("message.settled_by_provider", actor=None, obj=message,
+          details={"event": event.event_type, "status": status, "was": was})
+    if first_record and status != MessageStatus.FAILED:
+        from .services import record_sent_on_timeline
+
+        record_sent_on_timeline(message)
+    logger.info("outbox: message %s settled by a %s event: %s", message.pk, event.event_type, status)
+
+
 def on_tracking_event(sender, *, event, esp_name, **kwargs):
     """anymail's normalized tracking event: deduplicated by event id, applied to the message and candidate."""
-    if not event.message_id:
-        logger.info("tracking event without message id from %s ignored", esp_name)
-        return
-    message = Message.all_tenants.select_related("organization", "candidate").filter(
-        provider_message_id=event.message_id).exclude(provider_message_id="").first()
+    message = _message_of(event)
     if message is None:
         logger.info("tracking event for unknown message %s from %s ignored", event.message_id, esp_name)
         return
-    event_id = event.event_id or f"{esp_name}:{event.message_id}:{event.event_type}:{event.timestamp}"
+    event_id = event.event_id or f"{esp_name}:{event.message_id or message.pk}:{event.event_type}:{event.timestamp}"
     occurred_at = event.timestamp or timezone.now()
     with organization_scope(message.organization), transaction.atomic():
         try:
@@ -85,12 +148,16 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
                 )
         except IntegrityError:
             return  # a replayed event
-        message = Message.objects.select_for_update().get(pk=message.pk)
-        status = _next_status(message.status, event.event_type, message.organization)
-        if status != message.status:
-            message.status = status
-            message.last_event_at = occurred_at
-            message.save(update_fields=["status", "last_event_at", "updated_at"])
+        message = Message.objects.select_for_update(of=("self",)).select_related("organization", "candidate").get(
+            pk=message.pk)
+        if _uncertain(message):
+            _settle(message, event, occurred_at)
+        else:
+            status = _next_status(message.status, event.event_type, message.organization)
+            if status != message.status:
+                message.status = status
+                message.last_event_at = occurred_at
+                message.save(update_fields=["status", "last_event_at", "updated_at"])
         if message.candidate_id is None:
             return
         soft = isinstance(event.esp_event, dict) and event.esp_event.get("Type") in SOFT_BOUNCE_TYPES

@@ -1,13 +1,16 @@
 """Writes of the email engine: templates, queueing, reviews, rejection notices."""
 
+import logging
 from datetime import datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from crm.audit import audit
 from crm.models import ActivityKind, Application, NoticePlan, Stage, User
 from crm.services import ServiceError, activity_record
+from crm.tenancy import organization_scope
 
 from .models import EmailTemplate, Message, MessageStatus, TemplateKind, purpose_of
 from .rendering import TEXT_ENGINE, TemplateProblem, check_template
@@ -15,6 +18,7 @@ from .rendering import TEXT_ENGINE, TemplateProblem, check_template
 EARLY_STAGES = {Stage.APPLIED, Stage.SCREENING}
 NOTICE_KINDS = {TemplateKind.REJECTION_EARLY, TemplateKind.REJECTION_AFTER_INTERVIEW, TemplateKind.OFFER_DECLINED}
 MORNING = time(9, 0)
+logger = logging.getLogger(__name__)
 
 
 # --- Templates ----------------------------------------------------------------------------
@@ -72,9 +76,12 @@ def template_for(kind, language, organization, template=None):
 # --- The outbox -----------------------------------------------------------------------------
 
 def nudge_dispatch():
+    """Wake a sender after the commit; if the broker is down, the beat's tick finds the due rows anyway."""
+    from crm.tasks import nudge_on_commit
+
     from .tasks import send_due_messages
 
-    transaction.on_commit(lambda: send_due_messages.delay())
+    nudge_on_commit(send_due_messages)
 
 
 def queue_email(*, unique_key, kind, to_email, candidate=None, application=None, template=None, language="en",
@@ -165,6 +172,31 @@ def queue_decision_notice(*, application_id):
         if status == MessageStatus.QUEUED:
             nudge_dispatch()
     return message
+
+
+REPAIR_WINDOW = timedelta(days=14)  # older decisions are history (imports, data from before notices existed)
+REPAIR_BATCH = 500
+
+
+def missing_notice_repair(now=None):
+    """Queue the notice of every recent decision that planned one and has none; returns how many were missing.
+
+    Notices are written in the deciding transaction, so finding one missing means something went wrong:
+    it is logged as an error.
+    """
+    now = now or timezone.now()
+    notices = Message.all_tenants.filter(application_id=OuterRef("pk"), kind__in=list(NOTICE_KINDS))
+    missing = list(Application.all_tenants.filter(
+        stage__in=[Stage.REJECTED, Stage.OFFER_DECLINED], notice_plan__in=[NoticePlan.NOW, NoticePlan.MORNING],
+        decided_at__gte=now - REPAIR_WINDOW, decided_at__lt=now - timedelta(minutes=1),
+    ).filter(~Exists(notices)).select_related("organization").order_by("decided_at")[:REPAIR_BATCH])
+    for application in missing:
+        with organization_scope(application.organization):
+            message = queue_decision_notice(application_id=application.pk)
+        logger.error("outbox: the %s notice of application %s (organization %s, decided %s) was missing; "
+                     "queued now as message %s", application.stage, application.pk, application.organization_id,
+                     application.decided_at.isoformat(), message.pk if message else None)
+    return len(missing)
 
 
 @transaction.atomic

@@ -66,9 +66,18 @@ def purge_message_bodies():
 
 @shared_task(base=TenantTask, bind=True, acks_late=True, max_retries=5, default_retry_delay=30)
 def queue_decision_notice(self, *, organization_id, application_id):
+    """Kept for tasks queued before notices were written with the decision; running it again adds nothing."""
     from .services import queue_decision_notice as queue
 
     queue(application_id=application_id)
+
+
+@shared_task(ignore_result=True)
+def repair_missing_notices():
+    """Beat: a recent decision that should have a notice and has none gets it now, and an operator hears of it."""
+    from .services import missing_notice_repair
+
+    return missing_notice_repair()
 
 
 @shared_task(ignore_result=True)

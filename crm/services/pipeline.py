@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..audit import actor_label, audit
-from ..events import application_rejected, offer_declined, rejection_undone, send_on_commit
+from ..events import application_rejected, offer_declined, rejection_undone, send_in_transaction
 from ..models import (
     CLOSED_STAGES,
     OPEN_STAGES,
@@ -249,7 +249,8 @@ def application_reject(*, application, reason, note="", actor, expected_version=
     if from_stage in SILVER_MEDAL_STAGES:
         _earn_silver_medal(application, f"Rejected at {Stage(from_stage).label.lower()} for {application.job.title}")
     audit("application.rejected", actor=actor, obj=application, details={"reason": reason.label, "stage": from_stage})
-    send_on_commit(application_rejected, organization_id=application.organization_id, application_id=application.pk)
+    send_in_transaction(application_rejected, organization_id=application.organization_id,
+                        application_id=application.pk)
     return application
 
 
@@ -279,7 +280,7 @@ def application_decline_offer(*, application, reason, note="", actor, expected_v
                     details={"application_id": application.pk})
     _earn_silver_medal(application, f"Declined an offer for {application.job.title}")
     audit("application.offer_declined", actor=actor, obj=application, details={"reason": reason})
-    send_on_commit(offer_declined, organization_id=application.organization_id, application_id=application.pk)
+    send_in_transaction(offer_declined, organization_id=application.organization_id, application_id=application.pk)
     return application
 
 
@@ -333,7 +334,7 @@ def application_undo_rejection(*, application, actor, expected_version=None):
     if restored in SILVER_MEDAL_STAGES and not _other_silver_medal(application):
         Candidate.objects.filter(pk=application.candidate_id).update(silver_medalist=False, silver_medalist_note="")
     audit("application.rejection_undone", actor=actor, obj=application, details={"reason": reason})
-    send_on_commit(rejection_undone, organization_id=application.organization_id, application_id=application.pk)
+    send_in_transaction(rejection_undone, organization_id=application.organization_id, application_id=application.pk)
     return application
 
 

@@ -1,16 +1,25 @@
-"""A provider that answers too slowly, or not at all: real HTTP to 127.0.0.1 through anymail's Postmark backend."""
+"""A provider that answers too slowly, or not at all: real HTTP to 127.0.0.1 through anymail's Postmark backend.
 
+Then the provider's webhook settles what the slow answer left uncertain.
+"""
+
+import base64
+import json
 import smtplib
 import socket
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
 import requests
+from django.test import Client
+from django.utils import timezone
 
+from crm.models import Candidate
 from outreach import dispatch
 from outreach.fake_provider import FakeProvider
-from outreach.models import EmailTemplate, Message, MessageStatus
+from outreach.models import EmailTemplate, Message, MessageEvent, MessageStatus
 from outreach.provider_outcome import FAILED, RETRY, UNKNOWN, provider_outcome
 from outreach.services import queue_email
 from outreach.tasks import send_due_messages
@@ -73,6 +82,57 @@ def test_a_provider_slower_than_the_timeout_gets_each_email_once_and_it_waits_fo
             "3 emails need a decision") == 1
     finally:
         provider.stop()
+
+    # The provider did take them: its delivery webhooks (carrying our message id as metadata) settle them.
+    for message in messages:
+        assert webhook(delivery(message)).status_code == 200
+        message.refresh_from_db()
+        assert message.status == MessageStatus.DELIVERED
+        assert message.status_reason.startswith("settled by the provider's “delivered” event")
+        assert message.provider_message_id and message.sent_at is not None
+        assert MessageEvent.all_tenants.filter(message=message, event_type="delivered").count() == 1
+    assert "need a decision" not in tenant_a.recruiter_client.get(f"/o/{tenant_a.slug}/outbox/").content.decode()
+
+
+def webhook(payload):
+    auth = "Basic " + base64.b64encode(b"hook:secret").decode()
+    return Client().post("/webhooks/anymail/postmark/tracking/", json.dumps(payload), content_type="application/json",
+                         HTTP_AUTHORIZATION=auth)
+
+
+def delivery(message, recipient=None):
+    """Postmark's Delivery webhook, as it posts it."""
+    return {"RecordType": "Delivery", "ServerID": 23, "MessageStream": "outbound", "MessageID": str(uuid.uuid4()),
+            "Recipient": recipient or message.to_email, "Tag": "generic", "DeliveredAt": "2026-11-24T10:00:01.907Z",
+            "Details": "smtp;250 2.0.0 OK", "Metadata": {"silverpool_message": str(message.pk)}}
+
+
+def flagged(tenant):
+    """Messages a worker left uncertain (killed in the provider call, or the provider never answered)."""
+    messages = queue_three(tenant)
+    Message.all_tenants.filter(pk__in=[m.pk for m in messages]).update(
+        status=MessageStatus.NEEDS_REVIEW, provider_call_started_at=timezone.now(), attempts=1,
+        status_reason="the worker stopped during the provider call: it may or may not have been sent")
+    return messages
+
+
+def test_a_bounce_settles_a_message_flagged_for_review_and_marks_the_candidate(tenant_a, postmark):
+    postmark("http://127.0.0.1:9/")
+    bounced, stranger, _ = flagged(tenant_a)
+    bounce = {"RecordType": "Bounce", "ID": 692560173, "Type": "HardBounce", "TypeCode": 1, "Name": "Hard bounce",
+              "MessageID": str(uuid.uuid4()), "ServerID": 23, "MessageStream": "outbound", "Tag": "generic",
+              "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
+              "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist.",
+              "Email": bounced.to_email, "From": "no-reply@silverpool.localhost", "BouncedAt": "2026-11-24T10:00:00Z",
+              "DumpAvailable": True, "Inactive": True, "CanActivate": True, "Subject": "Hello",
+              "Metadata": {"silverpool_message": str(bounced.pk)}}
+    assert webhook(bounce).status_code == 200
+    bounced.refresh_from_db()
+    assert bounced.status == MessageStatus.BOUNCED and "“bounced” event" in bounced.status_reason
+    assert Candidate.all_tenants.get(pk=bounced.candidate_id).email_status == "bounced"
+    # An event naming our message but another recipient settles nothing.
+    assert webhook(delivery(stranger, recipient="someone@else.test")).status_code == 200
+    assert Message.all_tenants.get(pk=stranger.pk).status == MessageStatus.NEEDS_REVIEW
 
 
 def test_a_provider_that_refuses_the_connection_is_retried_later_without_review(tenant_a, postmark):
