@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django.shortcuts import get_object_or_404
 from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
@@ -28,6 +30,15 @@ def service_error(error):
     if isinstance(error, DuplicateCandidate):
         body["existing_id"] = error.existing.pk
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+def request_fields(request):
+    """The body's fields, to merge a key from the path into; a body that is not an object is refused as the
+    serializers refuse it."""
+    if not isinstance(request.data, Mapping):
+        raise ValidationError({"non_field_errors": [
+            f"Invalid data. Expected a dictionary, but got {type(request.data).__name__}."]})
+    return request.data
 
 
 def _split_do_not_contact(data):
@@ -161,7 +172,7 @@ class CandidateUpsertView(APIView):
                    summary="Create or update a candidate by this key")
     def put(self, request, key):
         existing = self._lookup(key).first()
-        serializer = CandidateSerializer(existing, data={**request.data, self.match: key}, partial=existing is not None)
+        serializer = CandidateSerializer(existing, data={**request_fields(request), self.match: key}, partial=existing is not None)
         serializer.is_valid(raise_exception=True)
         data, dnc = _split_do_not_contact(dict(serializer.validated_data))
         data.pop(self.match, None)

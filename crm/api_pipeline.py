@@ -11,14 +11,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .api import service_error
+from .api import request_fields, service_error
 from .models import Application, Candidate, Job, Membership, RejectionReason, Role, Stage, User
+from .schema import CONFLICT
 from .serializers import (
     AdvanceSerializer,
     ApplicationSerializer,
     DeclineOfferSerializer,
     FeedbackNoteSerializer,
     JobSerializer,
+    RejectionReasonSerializer,
     RejectSerializer,
 )
 from .services import ServiceError
@@ -85,7 +87,7 @@ class JobByExternalIdView(APIView):
     def put(self, request, key):
         with transaction.atomic():
             job = Job.objects.select_for_update().filter(external_id=key).first()
-            serializer = JobSerializer(job, data={**request.data, "external_id": key}, partial=job is not None)
+            serializer = JobSerializer(job, data={**request_fields(request), "external_id": key}, partial=job is not None)
             serializer.is_valid(raise_exception=True)
             data = dict(serializer.validated_data)
             managers = _hiring_managers(data.pop("hiring_managers", None))
@@ -182,7 +184,7 @@ class ApplicationByExternalIdView(APIView):
         existing = Application.objects.filter(external_id=key).first()
         if existing is not None:
             return Response(ApplicationSerializer(existing).data)
-        return _create_application(request, {**request.data, "external_id": key}, external_id=key)
+        return _create_application(request, {**request_fields(request), "external_id": key}, external_id=key)
 
 
 class _DecisionView(APIView):
@@ -205,7 +207,8 @@ class _DecisionView(APIView):
 class AdvanceView(_DecisionView):
     serializer_class = AdvanceSerializer
 
-    @extend_schema(request=AdvanceSerializer, responses=ApplicationSerializer, summary="Move to a stage")
+    @extend_schema(request=AdvanceSerializer, responses={200: ApplicationSerializer, 409: CONFLICT},
+                   summary="Move to a stage")
     def post(self, request, application_id):
         return super().post(request, application_id)
 
@@ -226,7 +229,7 @@ def _reason(value):
 class RejectView(_DecisionView):
     serializer_class = RejectSerializer
 
-    @extend_schema(request=RejectSerializer, responses=ApplicationSerializer, summary="Reject")
+    @extend_schema(request=RejectSerializer, responses={200: ApplicationSerializer, 409: CONFLICT}, summary="Reject")
     def post(self, request, application_id):
         return super().post(request, application_id)
 
@@ -246,7 +249,8 @@ class RejectView(_DecisionView):
 class DeclineOfferView(_DecisionView):
     serializer_class = DeclineOfferSerializer
 
-    @extend_schema(request=DeclineOfferSerializer, responses=ApplicationSerializer, summary="The offer was declined")
+    @extend_schema(request=DeclineOfferSerializer, responses={200: ApplicationSerializer, 409: CONFLICT},
+                   summary="The offer was declined")
     def post(self, request, application_id):
         return super().post(request, application_id)
 
@@ -257,7 +261,7 @@ class DeclineOfferView(_DecisionView):
 
 
 class UndoRejectionView(APIView):
-    @extend_schema(request=None, responses=ApplicationSerializer, summary="Undo a rejection")
+    @extend_schema(request=None, responses={200: ApplicationSerializer, 409: CONFLICT}, summary="Undo a rejection")
     def post(self, request, application_id):
         application = get_object_or_404(Application, pk=application_id)
         try:
@@ -290,7 +294,8 @@ class FeedbackView(APIView):
 
 
 class RejectionReasonListView(APIView):
-    @extend_schema(summary="The organization's rejection reasons", responses=OpenApiTypes.OBJECT)
+    @extend_schema(summary="The organization's rejection reasons", responses=RejectionReasonSerializer(many=True),
+                   operation_id="rejection_reasons_list")
     def get(self, request):
         return Response([{"id": r.pk, "label": r.label, "candidate_text": r.candidate_text}
                          for r in RejectionReason.objects.filter(active=True)])

@@ -84,7 +84,10 @@ class JobSerializer(serializers.ModelSerializer):
 class ApplicationSerializer(serializers.ModelSerializer):
     candidate = serializers.IntegerField(source="candidate_id")
     job = serializers.IntegerField(source="job_id")
-    rejection_reason = serializers.CharField(source="rejection_reason.label", read_only=True, default=None)
+    rejection_reason = serializers.CharField(source="rejection_reason.label", read_only=True, default=None,
+                                             allow_null=True, help_text="The reason's label; null unless rejected.")
+    offer_declined_reason = serializers.ChoiceField(choices=OfferDeclinedReason.choices, read_only=True,
+                                                    allow_blank=True, help_text="Empty unless the offer was declined.")
     decided_by = serializers.CharField(source="decider_label", read_only=True)
 
     class Meta:
@@ -125,6 +128,12 @@ class DeclineOfferSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=OfferDeclinedReason.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     version = serializers.IntegerField(required=False)
+
+
+class RejectionReasonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+    candidate_text = serializers.CharField(help_text="How the rejection email words this reason.")
 
 
 class FeedbackNoteSerializer(serializers.ModelSerializer):

@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.schema import CONFLICT
 from crm.services import ServiceError
 
 from . import campaign_stats, campaigns
@@ -122,7 +123,8 @@ class CampaignDetailView(APIView):
     def get(self, request, campaign_id):
         return Response(CampaignSerializer(get_object_or_404(Campaign, pk=campaign_id)).data)
 
-    @extend_schema(summary="Change a draft campaign", request=CampaignSerializer, responses=CampaignSerializer)
+    @extend_schema(summary="Change a draft campaign", request=CampaignSerializer,
+                   responses={200: CampaignSerializer, 409: CONFLICT})
     def patch(self, request, campaign_id):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         serializer = CampaignSerializer(campaign, data=request.data, partial=True)
@@ -139,7 +141,7 @@ class CampaignDetailView(APIView):
 class CampaignActionView(APIView):
     action = None
 
-    @extend_schema(request=None, responses={200: CampaignSerializer},
+    @extend_schema(request=None, responses={200: CampaignSerializer, 409: CONFLICT},
                    description="Launch is idempotent: launching again returns the campaign unchanged. Pause, resume "
                                "and cancel answer 409 when the campaign is not in a state that allows them.")
     def post(self, request, campaign_id):

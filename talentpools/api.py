@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from crm.api import LIST_PARAMETERS, candidate_listing_response, service_error
 from crm.models import Candidate
+from crm.schema import CONFLICT
 from crm.serializers import CandidateListSerializer
 from crm.services import ServiceError
 
@@ -71,7 +72,7 @@ class OperationSerializer(serializers.Serializer):
     message = serializers.CharField()
     result = serializers.JSONField()
     created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
     url = serializers.SerializerMethodField()
 
     def get_url(self, operation) -> str:
@@ -201,7 +202,8 @@ class PoolDetailView(APIView):
 
 
 class PoolCandidatesView(APIView):
-    @extend_schema(parameters=LIST_PARAMETERS, responses=CandidateListSerializer, summary="A pool's candidates",
+    @extend_schema(parameters=LIST_PARAMETERS, responses={200: CandidateListSerializer, 409: CONFLICT},
+                   summary="A pool's candidates",
                    description="Members (a smart pool's filters evaluated now), with the candidate list's filters, "
                                "cursor paging and a count capped at 1,000.")
     def get(self, request, pool_id):
@@ -247,7 +249,8 @@ class PoolMemberView(APIView):
         except ServiceError as error:
             return service_error(error)
         if not removed:
-            return Response({"candidate": ["Not a member of this pool."]}, status=status.HTTP_404_NOT_FOUND)
+            return Response({"detail": "This candidate is not a member of this pool."},
+                            status=status.HTTP_404_NOT_FOUND)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
