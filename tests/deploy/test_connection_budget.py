@@ -252,7 +252,7 @@ print(secret)
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def deployment():
     with seeded_deployment() as parts:
         yield parts
@@ -296,7 +296,7 @@ class ConnectionWatch(threading.Thread):
     def __init__(self, database_url):
         super().__init__(daemon=True)
         self.connection = psycopg.connect(database_url, autocommit=True, application_name="sp-watch")
-        self.peak, self.peak_by_name, self.samples = 0, Counter(), 0
+        self.peak, self.peak_by_name, self.samples, self.now_by_name = 0, Counter(), 0, {}
         self.stopping = threading.Event()
 
     def run(self):
@@ -304,7 +304,7 @@ class ConnectionWatch(threading.Thread):
             rows = self.connection.execute(
                 "SELECT application_name, count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
                 "AND pid <> pg_backend_pid() GROUP BY 1").fetchall()
-            by_name = dict(rows)
+            by_name = self.now_by_name = dict(rows)
             self.peak = max(self.peak, sum(by_name.values()))
             for name, count in by_name.items():
                 self.peak_by_name[name] = max(self.peak_by_name[name], count)
@@ -407,3 +407,44 @@ def test_an_api_burst_while_workers_send_stays_within_the_connection_budget(depl
     assert watch.peak_by_name["sp-worker"] <= BUDGET_WORKERS, dict(watch.peak_by_name)
     assert watch.peak <= BUDGET_WEB + BUDGET_WORKERS, watch.peak
     assert sink.received == EMAILS and max(sink.recipients.values()) == 1, "an email was lost or sent twice"
+
+
+def test_the_development_server_keeps_to_the_budget_however_many_browser_connections(deployment):
+    """runserver starts a thread per TCP connection: the threads share the process's pool, and give it back."""
+    processes, _, _, _, database_url = deployment
+    port = free_port()
+    watch = ConnectionWatch(database_url)
+    watch.start()
+    codes, errors = Counter(), []
+
+    def browser(requests):
+        try:
+            for _ in range(requests):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                connection.request("GET", "/healthz")  # a view: ATOMIC_REQUESTS takes a connection
+                response = connection.getresponse()
+                response.read()
+                codes[response.status] += 1
+                connection.close()
+        except Exception as error:  # noqa: BLE001 (reported by the test)
+            errors.append(repr(error))
+
+    try:
+        processes.start("runserver", ["manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+                        SILVERPOOL_ENV="development", DB_APPLICATION_NAME="sp-runserver")
+        assert wait_for(lambda: _answers(port), 30), processes.logs()
+        browsers = [threading.Thread(target=browser, args=(25,)) for _ in range(CLIENTS)]
+        for thread in browsers:
+            thread.start()
+        for thread in browsers:
+            thread.join(60)
+        time.sleep(0.5)
+        held_after = watch.now_by_name.get("sp-runserver", 0)
+    finally:
+        watch.stop()
+    print(f"\nrunserver: {sum(codes.values())} requests on as many TCP connections: {dict(codes)}; connections "
+          f"at most {watch.peak_by_name['sp-runserver']}, {held_after} held after")
+    assert not errors, errors[:5]
+    assert codes == {200: CLIENTS * 25}
+    assert 1 <= watch.peak_by_name["sp-runserver"] <= POOL_MAX
+    assert held_after <= POOL_MAX
