@@ -122,3 +122,46 @@ def test_the_api_answers_as_its_openapi_document_says(case, api_key):
         if name in seeded and isinstance(value, int) and value % 3:
             case.path_parameters[name] = seeded[name][value % len(seeded[name])]
     case.call_and_validate(headers={"Authorization": f"Bearer {secret}"}, checks=CHECKS)
+
+
+def test_the_served_document_lists_every_operations_errors(client, db):
+    document = client.get("/api/schema/?format=json").json()
+    assert document["paths"] == schema.raw_schema["paths"]  # the run above tests what clients download
+    assert {"Error", "FieldErrors"} <= set(document["components"]["schemas"])
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            expected = {"401", "429"}
+            if method in ("post", "put", "patch", "delete"):
+                expected |= {"400", "403"}
+            if method in ("post", "put", "patch"):
+                expected.add("413")
+            if "{" in path:
+                expected.add("404")
+            assert expected <= codes, (method, path, sorted(codes))
+            for code in expected:
+                content = operation["responses"][code]["content"]["application/json"]["schema"]
+                assert content["$ref"] in ("#/components/schemas/Error", "#/components/schemas/FieldErrors")
+    conflicts = {(m, p) for p, ops in document["paths"].items() for m, op in ops.items() if "409" in op["responses"]}
+    assert ("post", "/api/v1/applications/{application_id}/reject/") in conflicts
+    assert ("post", "/api/v1/campaigns/{campaign_id}/pause/") in conflicts
+
+
+@pytest.mark.parametrize("method, path, parameter", [
+    ("GET", "/api/v1/applications/", None),
+    ("GET", "/api/v1/applications/{application_id}/", "application_id"),
+    ("GET", "/api/v1/rejection-reasons/", None),
+    ("GET", "/api/v1/operations/{operation_id}/", "operation_id"),
+    ("GET", "/api/v1/pools/{pool_id}/candidates/", "pool_id"),
+    ("GET", "/api/v1/campaigns/{campaign_id}/", "campaign_id"),
+])
+def test_objects_in_every_state_match_their_documented_schema(api_key, method, path, parameter):
+    """An application just applied (no offer-declined reason), rejected, and with its offer declined; a
+    background job not finished; each read back exactly as documented."""
+    secret, seeded = api_key
+    operation = schema[path][method]
+    for value in seeded[parameter] if parameter else [None]:
+        case = operation.Case(path_parameters={parameter: value} if parameter else None)
+        response = case.call(headers={"Authorization": f"Bearer {secret}"})
+        assert response.status_code == 200
+        case.validate_response(response, checks=[response_schema_conformance])
