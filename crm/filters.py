@@ -35,6 +35,26 @@ class CandidateFilterForm(forms.Form):
             raise forms.ValidationError("Search with at most 200 characters.")
         return value
 
+    # Checked here, with the form, so that a page answers 400 with the error on the field instead of failing later.
+    def _clean_tag_ids(self, name):
+        values = self.cleaned_data.get(name) or []
+        try:
+            ids = [int(v) for v in values][:50]
+        except (TypeError, ValueError) as error:
+            raise forms.ValidationError("Use tag ids separated by commas.") from error
+        if any(not 0 < tag_id < 2**31 for tag_id in ids):
+            raise forms.ValidationError("Use tag ids separated by commas.")
+        return ids
+
+    def clean_tags_all(self):
+        return self._clean_tag_ids("tags_all")
+
+    def clean_tags_any(self):
+        return self._clean_tag_ids("tags_any")
+
+    def clean_tags_none(self):
+        return self._clean_tag_ids("tags_none")
+
 
 class CandidateFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search",

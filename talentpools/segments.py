@@ -26,6 +26,8 @@ from django.utils import timezone
 from consent.models import ConsentPurpose, ConsentState, PurposeKey, State
 from crm.models import PIPELINE, Candidate, RejectionReason, Seniority, Source, Stage
 from crm.tenancy import current_organization
+from crm.text_guard import MESSAGE as UNSTORABLE_MESSAGE
+from crm.text_guard import unstorable_in_json
 
 from .models import Tag
 
@@ -101,6 +103,9 @@ def clean_definition(raw):
     Raises DefinitionError with messages per field."""
     if not isinstance(raw, dict):
         raise DefinitionError({"definition": ["Use an object of filters."]})
+    # Callers that skip the request check (imports, integrations, tasks) meet the same refusal.
+    if (problem := unstorable_in_json(raw)) is not None:
+        raise DefinitionError({problem[0]: [f"{UNSTORABLE_MESSAGE} At {problem[1]}."]})
     errors, clean = {}, {}
     unknown = sorted(set(raw) - set(FIELDS))
     if unknown:

@@ -5,6 +5,8 @@ from django.db import IntegrityError, transaction
 from crm.audit import actor_label
 from crm.models import Candidate, User
 from crm.services import ServiceError
+from crm.text_guard import MESSAGE as UNSTORABLE_MESSAGE
+from crm.text_guard import has_unstorable_text
 
 from .models import CandidateTag, JobTag, Tag, TaggingRule, TalentPool
 
@@ -14,6 +16,8 @@ def tag_create(*, name, category="custom", colour="#64748b"):
     name = " ".join((name or "").split())
     if not name:
         raise ServiceError("Give the tag a name.", field="name")
+    if has_unstorable_text(name):
+        raise ServiceError(UNSTORABLE_MESSAGE, field="name")
     if len(name) > 60:
         raise ServiceError("Keep tag names to 60 characters.", field="name")
     if Tag.objects.filter(name__iexact=name).exists():
@@ -69,6 +73,8 @@ def tag_rename(*, tag, name):
     name = " ".join((name or "").split())
     if not name or len(name) > 60:
         raise ServiceError("Use 1 to 60 characters.", field="name")
+    if has_unstorable_text(name):
+        raise ServiceError(UNSTORABLE_MESSAGE, field="name")
     if Tag.objects.filter(name__iexact=name).exclude(pk=tag.pk).exists():
         raise ServiceError("Another tag has this name; merge them instead.", field="name")
     tag.name = name

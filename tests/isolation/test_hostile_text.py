@@ -207,3 +207,34 @@ def test_lookups_and_upserts_by_email_or_external_id(char, tenant_a):
     assert response.status_code == 400
     assert "definition.keywords[0]" in response.json()["definition"][0]
     assert _state(tenant_a) == before
+
+
+def test_services_refuse_unstorable_text_from_callers_without_a_request(tenant_a):
+    """Imports, integrations and tasks call the services directly: a tag name or a definition is refused there too."""
+    from crm.services import ServiceError
+    from talentpools.segments import DefinitionError, clean_definition
+    from talentpools.services import tag_create, tag_rename
+
+    with tenant_a.scope():
+        tag = tag_create(name="Python")
+        for char in HOSTILE.values():
+            with pytest.raises(ServiceError) as error:
+                tag_create(name=f"Ru{char}st")
+            assert error.value.field == "name"
+            with pytest.raises(ServiceError) as error:
+                tag_rename(tag=tag, name=f"Py{char}")
+            assert error.value.field == "name"
+            with pytest.raises(DefinitionError) as error:
+                clean_definition({"skills_any": ["sql", f"py{char}"]})
+            assert "skills_any" in error.value.errors
+        tag.refresh_from_db()
+        assert tag.name == "Python"
+
+
+def test_a_malformed_tag_filter_on_the_candidate_list_is_a_form_error(tenant_a):
+    for value in ("abc", "1,x", str(2**40)):
+        response = tenant_a.admin_client.get(f"/o/{tenant_a.slug}/candidates/?tags_any={value}")
+        assert response.status_code == 400
+        assert "Use tag ids separated by commas." in response.content.decode()
+        response = tenant_a.api.get(f"/api/v1/candidates/?tags_any={value}")
+        assert response.status_code == 400 and "tags_any" in response.json()
