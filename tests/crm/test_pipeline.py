@@ -134,11 +134,15 @@ def test_a_stale_form_says_so_and_changes_nothing(pipeline):
         assert Application.objects.get(pk=pipeline["application"].pk).stage == "screening"
 
 
-def test_domain_events_are_sent_once_after_commit(pipeline, django_capture_on_commit_callbacks):
+def test_decision_events_are_sent_once_inside_the_deciding_transaction(pipeline, django_capture_on_commit_callbacks):
+    from django.db import connection
+
     received = []
 
     def listener(signal_name):
-        return lambda sender, **kwargs: received.append((signal_name, kwargs["application_id"]))
+        # Subscribers write their rows (the notice's outbox row) in the decision's own transaction.
+        return lambda sender, **kwargs: received.append((signal_name, kwargs["application_id"],
+                                                         connection.in_atomic_block))
 
     receivers = [(application_rejected, listener("rejected")), (rejection_undone, listener("undone")),
                  (offer_declined, listener("declined"))]
@@ -148,35 +152,34 @@ def test_domain_events_are_sent_once_after_commit(pipeline, django_capture_on_co
     try:
         with django_capture_on_commit_callbacks(execute=True), tenant.scope():
             application_reject(application=pipeline["application"], reason=pipeline["reason"], actor=tenant.recruiter)
-            assert received == []  # not before commit
+            assert received == [("rejected", app_id, True)]
         with django_capture_on_commit_callbacks(execute=True), tenant.scope():
             # The same rejection repeated (an ATS retry) records nothing and sends nothing.
             application_reject(application=pipeline["application"], reason=pipeline["reason"], actor=tenant.recruiter)
         with django_capture_on_commit_callbacks(execute=True), tenant.scope():
             application_undo_rejection(application=pipeline["application"], actor=tenant.recruiter)
-        assert received == [("rejected", app_id), ("undone", app_id)]
+        assert received == [("rejected", app_id, True), ("undone", app_id, True)]
     finally:
         for signal, receiver in receivers:
             signal.disconnect(receiver)
 
 
-def test_no_event_on_rollback(pipeline, django_capture_on_commit_callbacks):
+def test_a_rolled_back_rejection_leaves_neither_the_decision_nor_its_email(pipeline, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    received = []
-    application_rejected.connect(lambda sender, **kw: received.append(kw), weak=False, dispatch_uid="probe")
+    from outreach.models import Message
+
     tenant = pipeline["tenant"]
-    try:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks, tenant.scope():
-            with pytest.raises(RuntimeError), transaction.atomic():
-                application_reject(application=pipeline["application"], reason=pipeline["reason"],
-                                   actor=tenant.recruiter)
-                raise RuntimeError("the request failed after the rejection")
-        assert callbacks == [] and received == []
-        with tenant.scope():
-            assert Application.objects.get(pk=pipeline["application"].pk).stage == "applied"
-    finally:
-        application_rejected.disconnect(dispatch_uid="probe")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, tenant.scope():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            application_reject(application=pipeline["application"], reason=pipeline["reason"],
+                               actor=tenant.recruiter, notice_plan="now")
+            assert Message.objects.filter(application=pipeline["application"]).exists()
+            raise RuntimeError("the request failed after the rejection")
+    assert callbacks == []  # no worker is nudged
+    with tenant.scope():
+        assert Application.objects.get(pk=pipeline["application"].pk).stage == "applied"
+        assert not Message.objects.filter(application=pipeline["application"]).exists()
 
 
 # --- Hiring managers --------------------------------------------------------------------
