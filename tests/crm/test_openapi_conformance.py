@@ -31,12 +31,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 CONFIG = SchemathesisConfig.from_dict({
     "seed": 20261201,
     "generation": {
-        "max-examples": 12,  # per operation: the whole run stays under two minutes
+        "max-examples": 10,  # per operation, besides the boundary cases: the run stays under two minutes
         "deterministic": True,
         "database": "none",  # no example database: every run replays the same cases
-        # NUL and lone surrogates are refused field by field by the text checks, tested on their own.
-        "allow-x00": False,
-        "codec": "utf-8",
     },
     "phases": {"stateful": {"enabled": False}},
 })
