@@ -52,7 +52,7 @@ class ApiJsonErrorsMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(API_PREFIX):
             return self.get_response(request)
-        if _declared_length(request) > (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or float("inf")):
+        if _over_memory_limit(request):
             return json_error(RequestBodyTooLarge.status_code, str(RequestBodyTooLarge().detail))
         response = self.get_response(request)
         if response.status_code < 400 or response.streaming or "json" in response.get("Content-Type", ""):
@@ -72,8 +72,11 @@ def _phrase(status):
         return "The request failed."
 
 
-def _declared_length(request):
+def _over_memory_limit(request):
+    """A body declared larger than Django would read into memory; uploaded files do not count (Django's rule)."""
+    if settings.DATA_UPLOAD_MAX_MEMORY_SIZE is None or request.content_type == "multipart/form-data":
+        return False
     try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
+        return int(request.META.get("CONTENT_LENGTH") or 0) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     except ValueError:
-        return 0
+        return False

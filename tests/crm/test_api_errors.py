@@ -66,6 +66,14 @@ def test_an_oversized_body_is_a_413_in_json(tenant_a):
         assert not Candidate.objects.exists()
 
 
+def test_uploaded_files_do_not_count_towards_the_body_limit(tenant_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("cv.txt", b"x" * (3 * 1024 * 1024), content_type="text/plain")
+    response = _client(tenant_a).post("/api/v1/candidates/", {"cv": upload, "first_name": "Big"}, format="multipart")
+    assert response.status_code == 400 and "email" in response.json()  # the fields are read, not refused
+
+
 def test_a_body_found_too_large_while_reading_is_a_413_too():
     """Without a Content-Length (chunked), Django's own check raises while the body is read."""
     from django.core.exceptions import RequestDataTooBig
