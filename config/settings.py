@@ -196,9 +196,11 @@ def redis_client_url(url):
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Redis away: a miss, not an error (config/cache.py); short timeouts, so a dead Redis stalls nothing.
+        "BACKEND": "config.cache.FailOpenRedisCache",
         "LOCATION": redis_client_url(REDIS_URL),
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", "silverpool"),
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
 
@@ -208,7 +210,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1, "socket_timeout": 5}
+# A web request that queues a task while Redis is away gives up within about a second (the nudge is repaired later).
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -219,6 +224,7 @@ CELERY_BEAT_SCHEDULE = {
     "missing-notices": {"task": "outreach.tasks.repair_missing_notices", "schedule": 600.0},
     "purge-message-bodies": {"task": "outreach.tasks.purge_message_bodies", "schedule": 24 * 3600.0},
     "consent-retention": {"task": "consent.tasks.consent_retention_daily", "schedule": 24 * 3600.0},
+    "consent-renewals": {"task": "consent.tasks.ask_pending_renewals", "schedule": 60.0},
 }
 
 # --- Accounts (django-allauth) ---------------------------------------------------------

@@ -55,6 +55,9 @@ class ConsentText(TenantModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # Asking the talent pool to renew is written with the text, so a lost task cannot lose it (the beat retries).
+    renewal_pending = models.BooleanField(default=False)
+    renewal_claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["purpose", "language", "-version"]

@@ -19,16 +19,18 @@ BATCH = 500
 
 @transaction.atomic
 def request_renewal(candidate, organization, *, key, source=Source.RETENTION, now=None):
-    """Ask the candidate to renew what they granted: a ledger row per purpose and one email."""
+    """Ask the candidate to renew what they granted: a ledger row per purpose and one email (once per key)."""
     from outreach.services import queue_email, template_for
 
+    language = candidate.language or organization.default_language
+    _, created = queue_email(
+        unique_key=f"consent_renewal:{candidate.pk}:{key}", kind="consent_renewal", to_email=candidate.email,
+        candidate=candidate, template=template_for("consent_renewal", language, organization), language=language,
+        context={"links": {"preferences": site_link("consent:preferences", token=preferences_token(candidate))}})
+    if not created:  # asked already (a task run again): the ledger has its rows
+        return
     for state in ConsentState.objects.filter(candidate=candidate, state=State.GRANTED).select_related("purpose"):
         record(candidate=candidate, purpose=state.purpose, action=Action.RENEWAL_REQUESTED, source=source, now=now)
-    language = candidate.language or organization.default_language
-    queue_email(unique_key=f"consent_renewal:{candidate.pk}:{key}", kind="consent_renewal",
-                to_email=candidate.email, candidate=candidate,
-                template=template_for("consent_renewal", language, organization), language=language,
-                context={"links": {"preferences": site_link("consent:preferences", token=preferences_token(candidate))}})
 
 
 def run_retention(organization, *, now=None):

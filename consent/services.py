@@ -286,15 +286,19 @@ def text_new_version(*, purpose, language, text, actor, ask_renewal=False):
     if not text:
         raise ServiceError("Write the text candidates will agree to.", field="text")
     latest = ConsentText.objects.filter(purpose=purpose, language=language).order_by("-version").first()
+    renewal = bool(ask_renewal and purpose.key == PurposeKey.TALENT_POOL)
     version = ConsentText.objects.create(organization_id=purpose.organization_id, purpose=purpose, language=language,
-                                         version=(latest.version + 1) if latest else 1, text=text, created_by=actor)
+                                         version=(latest.version + 1) if latest else 1, text=text, created_by=actor,
+                                         renewal_pending=renewal)
     audit("consent.text_versioned", actor=actor, obj=purpose, details={"language": language,
                                                                        "version": version.version})
-    if ask_renewal and purpose.key == PurposeKey.TALENT_POOL:
+    if renewal:
+        from crm.tasks import nudge_on_commit
+
         from .tasks import ask_renewal_after_text_change
 
-        transaction.on_commit(lambda: ask_renewal_after_text_change.delay(
-            organization_id=purpose.organization_id, text_id=version.pk))
+        # The pending flag is the record; a nudge lost with the broker is repeated by the beat.
+        nudge_on_commit(ask_renewal_after_text_change, organization_id=purpose.organization_id, text_id=version.pk)
     return version
 
 

@@ -34,6 +34,7 @@ from crm.models import (
 )
 from crm.selectors import suppressed_emails
 from crm.services import ServiceError, suppressions_move_to_current_key
+from crm.tasks import nudge_on_commit
 
 from . import parsing
 from .models import CandidateImport, ImportFileChunk, ImportMapping, ImportProblem, ImportStatus
@@ -169,8 +170,7 @@ def start(*, candidate_import, write, actor):
                                  params={"import": locked.pk, "write": write}, actor=actor,
                                  return_url=f"/o/{locked.organization.slug}/imports/{locked.pk}/")
     CandidateImport.objects.filter(pk=locked.pk).update(operation=operation)
-    transaction.on_commit(lambda: run_import.delay(organization_id=locked.organization_id,
-                                                   operation_id=operation.pk))
+    nudge_on_commit(run_import, organization_id=locked.organization_id, operation_id=operation.pk)
     return operation
 
 

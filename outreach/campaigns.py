@@ -20,6 +20,7 @@ from consent.models import FREQUENCY_DAYS, ConsentPurpose, ConsentState, State
 from crm.audit import actor_label, audit
 from crm.models import Candidate, User
 from crm.services import ServiceError
+from crm.tasks import nudge_on_commit
 
 from .models import (
     TOPIC_PURPOSE,
@@ -218,7 +219,7 @@ def campaign_launch(*, campaign, actor, now=None):
     audit("campaign.launched", actor=actor, obj=campaign, details={"first_run": campaign.next_run_at.isoformat()})
     from .tasks import run_due_campaigns
 
-    transaction.on_commit(lambda: run_due_campaigns.delay())
+    nudge_on_commit(run_due_campaigns)  # lost with the broker: the beat's next tick starts the run
     return campaign, True
 
 
@@ -502,8 +503,7 @@ def campaign_resume(*, campaign, actor, now=None):
 
     nudge_dispatch()
     for run_id in preparing:
-        transaction.on_commit(lambda r=run_id: prepare_campaign_run.delay(organization_id=campaign.organization_id,
-                                                                          run_id=r))
+        nudge_on_commit(prepare_campaign_run, organization_id=campaign.organization_id, run_id=run_id)
     return campaign
 
 
@@ -568,8 +568,7 @@ def preview_start(*, campaign, actor):
     operation = operation_create(kind="campaign.preview", label=f"Audience of “{campaign.name}”", total=1,
                                  params={"campaign": campaign.pk}, actor=actor,
                                  return_url=f"/o/{campaign.organization.slug}/campaigns/{campaign.pk}/")
-    transaction.on_commit(lambda: campaign_audience_preview.delay(organization_id=campaign.organization_id,
-                                                                  operation_id=operation.pk))
+    nudge_on_commit(campaign_audience_preview, organization_id=campaign.organization_id, operation_id=operation.pk)
     return operation
 
 

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from crm.audit import actor_label
 from crm.models import Candidate, User
 from crm.services import ServiceError
+from crm.tasks import nudge_on_commit
 from crm.text_guard import MESSAGE as UNSTORABLE_MESSAGE
 from crm.text_guard import has_unstorable_text
 
@@ -335,8 +336,7 @@ def bulk_action(*, action, target_id, selection, actor, return_url=""):
     operation = operation_create(
         kind=f"bulk.{action}", label=f"{verb} {count:,}+ candidates", total=count,
         params={"action": action, "target": target.pk, "selection": selection}, actor=actor, return_url=return_url)
-    transaction.on_commit(lambda: run_bulk_action.delay(operation_id=operation.pk,
-                                                        organization_id=operation.organization_id))
+    nudge_on_commit(run_bulk_action, operation_id=operation.pk, organization_id=operation.organization_id)
     return None, operation
 
 
@@ -460,8 +460,7 @@ def rules_run_over_base(*, rule_ids, actor, return_url=""):
     label = f"Run {len(rules)} tagging rule{'s' if len(rules) > 1 else ''} over the talent base"
     operation = operation_create(kind="rules.run", label=label, total=total,
                                  params={"rules": [r.pk for r in rules]}, actor=actor, return_url=return_url)
-    transaction.on_commit(lambda: run_rules.delay(operation_id=operation.pk,
-                                                  organization_id=operation.organization_id))
+    nudge_on_commit(run_rules, operation_id=operation.pk, organization_id=operation.organization_id)
     return operation
 
 

@@ -70,7 +70,9 @@ def organization_request_deletion(*, organization, actor):
         platform=True,
         details={"organization_id": organization.pk, "slug": organization.slug, "name": organization.name},
     )
-    transaction.on_commit(lambda: delete_organization.delay(organization_id=organization.pk))
+    from ..tasks import nudge_on_commit
+
+    nudge_on_commit(delete_organization, organization_id=organization.pk)
     return organization
 
 

@@ -4,7 +4,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,8 +25,14 @@ from ..permissions import ADMIN, EVERYONE, role_required
 from ..services import ServiceError
 
 
+@never_cache
+@transaction.non_atomic_requests  # the database being down is an answer here, not an error
 def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")
+    """Each dependency's state: 200 while the web can serve (ok, or degraded without Redis), 503 without the database."""
+    from ..health import dependency_status
+
+    report = dependency_status()
+    return JsonResponse(report, status=503 if report["status"] == "down" else 200)
 
 
 @login_required

@@ -241,7 +241,8 @@ def test_the_image_and_compose_services_serve_sign_up_rejection_email_and_webhoo
     phase("web listening")
     # --- Health, and the login page with its hashed assets.
     health = browser.get("/healthz")
-    assert (health.status, health.body) == (200, "ok")
+    assert (health.status, json.loads(health.body)) == (200, {"status": "ok", "database": "ok", "broker": "ok",
+                                                             "cache": "ok"})
     login = browser.get("/accounts/login/")
     assert login.status == 200
     assets = [a for a in parse(login.body).assets if a.startswith("/static/")]
