@@ -1,6 +1,8 @@
 """What the email engine does when the core or the provider tells it something."""
 
 import logging
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -10,6 +12,7 @@ from crm.models import Candidate, EmailStatus
 from crm.tenancy import organization_scope
 
 from .models import DELIVERY_PROGRESS, FINAL_FAILURES, Message, MessageEvent, MessageStatus
+from .webhooks import MalformedEvent
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,33 @@ def _uncertain(message):
         message.status == MessageStatus.SENDING and message.provider_call_started_at is not None)
 
 
+def _text(value, limit, name):
+    """A provider's scalar as stored text (ids may come as numbers); an object or a list is a malformed event."""
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)):
+        return str(value).replace("\x00", "")[:limit]
+    raise MalformedEvent(f"{name} is a {type(value).__name__}")
+
+
+def _fields(event, esp_name):
+    """The event's fields Silverpool reads, with the types it stores them as."""
+    timestamp = event.timestamp
+    if timestamp is not None and not isinstance(timestamp, datetime):
+        raise MalformedEvent(f"timestamp is a {type(timestamp).__name__}")
+    if timestamp is not None and timezone.is_naive(timestamp):
+        timestamp = timezone.make_aware(timestamp, UTC)  # providers speak UTC
+    return SimpleNamespace(
+        message_id=_text(event.message_id, 200, "message id"), event_id=_text(event.event_id, 200, "event id"),
+        recipient=_text(event.recipient, 254, "recipient"), description=_text(event.description, 500, "description"),
+        reject_reason=_text(event.reject_reason, 40, "reject reason"),
+        mta_response=_text(event.mta_response, 1000, "MTA response"), click_url=_text(event.click_url, 2000, "url"),
+        timestamp=timestamp, event_type=_text(event.event_type, 40, "event type"), esp_name=str(esp_name),
+        metadata=event.metadata if isinstance(event.metadata, dict) else {},
+        esp_event=event.esp_event if isinstance(event.esp_event, dict) else {},
+    )
+
+
 def _message_of(event):
     """By the provider's id; else, for a message whose provider call never returned, by the id it carried."""
     messages = Message.all_tenants.select_related("organization", "candidate")
@@ -93,8 +123,8 @@ def _message_of(event):
         message = messages.filter(provider_message_id=event.message_id).exclude(provider_message_id="").first()
         if message is not None:
             return message
-    ours = (event.metadata or {}).get("silverpool_message") if isinstance(event.metadata, dict) else None
-    if not str(ours or "").isdigit():
+    ours = event.metadata.get("silverpool_message")
+    if not isinstance(ours, (str, int)) or not str(ours).isdigit() or len(str(ours)) > 18:
         return None
     message = messages.filter(pk=int(ours), provider_message_id="").first()
     if message is None or not _uncertain(message):
@@ -114,7 +144,7 @@ def _settle(message, event, occurred_at):
     message.status = status
     message.status_reason = (f"settled by the provider's “{event.event_type}” event of "
                              f"{occurred_at:%Y-%m-%d %H:%M} UTC (was: {was})")[:300]
-    message.provider_message_id = message.provider_message_id or (event.message_id or "")[:200]
+    message.provider_message_id = message.provider_message_id or event.message_id
     message.sent_at = message.sent_at or occurred_at
     message.last_event_at = occurred_at
     message.save(update_fields=["status", "status_reason", "provider_message_id", "sent_at", "last_event_at",
@@ -130,6 +160,7 @@ def _settle(message, event, occurred_at):
 
 def on_tracking_event(sender, *, event, esp_name, **kwargs):
     """anymail's normalized tracking event: deduplicated by event id, applied to the message and candidate."""
+    event = _fields(event, esp_name)
     message = _message_of(event)
     if message is None:
         logger.info("tracking event for unknown message %s from %s ignored", event.message_id, esp_name)
@@ -142,9 +173,9 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
                 MessageEvent.objects.create(
                     organization_id=message.organization_id, message=message, event_type=event.event_type,
                     event_id=event_id[:200], occurred_at=occurred_at,
-                    description=(event.description or event.reject_reason or "")[:500],
+                    description=(event.description or event.reject_reason)[:500],
                     payload={"esp": esp_name, "recipient": event.recipient, "reject_reason": event.reject_reason,
-                             "mta_response": (event.mta_response or "")[:1000], "click_url": event.click_url},
+                             "mta_response": event.mta_response, "click_url": event.click_url},
                 )
         except IntegrityError:
             return  # a replayed event
@@ -160,7 +191,7 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
                 message.save(update_fields=["status", "last_event_at", "updated_at"])
         if message.candidate_id is None:
             return
-        soft = isinstance(event.esp_event, dict) and event.esp_event.get("Type") in SOFT_BOUNCE_TYPES
+        soft = event.esp_event.get("Type") in SOFT_BOUNCE_TYPES
         if (event.event_type == "bounced" and not soft) or (
                 event.event_type == "rejected" and event.reject_reason == "bounced"):
             Candidate.objects.filter(pk=message.candidate_id).update(email_status=EmailStatus.BOUNCED)

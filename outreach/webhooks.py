@@ -1,0 +1,153 @@
+"""The provider webhooks' door: whatever a caller posts, it gets a 2xx or a 4xx, never a 5xx.
+
+A provider retries a 5xx for days, so a body that can never be events must be refused for good:
+400 for a body that is not the provider's events, 413 over the size limit, 401 (with a Basic
+challenge) for missing or wrong basic auth, 403 for a bad provider signature, 404 for a provider
+this installation is not set up for. A post is applied whole or not at all: its events are written
+in one transaction, so a refusal part-way leaves no row behind. The one 5xx left is 503 while the
+database is unreachable: the provider's retry then delivers the events once it is back.
+"""
+
+import functools
+import json
+import logging
+
+from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
+from anymail.utils import get_anymail_setting, get_request_basic_auth
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError, transaction
+from django.http import HttpResponse
+from django.utils.crypto import constant_time_compare
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY = 2_621_440  # Django's own request body limit
+
+
+class MalformedEvent(ValueError):
+    """An event whose fields do not have the types the provider documents."""
+
+
+def _is_object(data):
+    return isinstance(data, dict)
+
+
+def _is_event_list(data):
+    return isinstance(data, list) and all(isinstance(item, dict) for item in data)
+
+
+def _is_mailgun_event(data):
+    return (isinstance(data, dict) and isinstance(data.get("event-data"), dict)
+            and isinstance(data.get("signature"), dict))
+
+
+# The top-level shape of each JSON provider's tracking body (anymail reads the fields inside).
+JSON_SHAPES = {
+    "postmark": _is_object,
+    "sendgrid": _is_event_list,
+    "mailgun": _is_mailgun_event,
+    "amazon_ses": _is_object,
+    "brevo": _is_object,
+    "sendinblue": _is_object,
+    "mailersend": _is_object,
+    "postal": _is_object,
+    "resend": _is_object,
+    "sparkpost": _is_event_list,
+    "mailjet": lambda data: _is_object(data) or _is_event_list(data),
+    "mailtrap": _is_object,
+    "unisender_go": _is_object,
+}
+
+
+def max_body():
+    return getattr(settings, "WEBHOOK_MAX_BODY", None) or DEFAULT_MAX_BODY
+
+
+def _refuse(status, provider, reason, *, level=logging.WARNING):
+    """One log line with the provider and a short reason (never the body), and the answer."""
+    logger.log(level, "webhook %s refused with %s: %s", provider, status, str(reason)[:200])
+    response = HttpResponse(status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Basic realm="Silverpool webhooks", charset="UTF-8"'
+    response._has_been_logged = True  # Django's request logger would log the 4xx a second time
+    return response
+
+
+def _basic_auth_ok(request):
+    secrets = get_anymail_setting("webhook_secret", default=[])
+    if isinstance(secrets, str):
+        secrets = [secrets] if secrets else []
+    if not secrets:
+        return True  # a provider that signs its posts (Mailgun, SendGrid) may go without basic auth
+    given = get_request_basic_auth(request) or ""
+    return any(constant_time_compare(given, secret) for secret in secrets)
+
+
+def _body_problem(request, provider):
+    """Why the body cannot be this provider's events, or None (a form-encoded body is left to anymail)."""
+    check = JSON_SHAPES.get(provider)
+    if check is None:
+        return None
+    if not request.body.strip():
+        return "an empty body"
+    if provider == "mailgun" and request.content_type != "application/json":
+        return None  # Mailgun's legacy webhooks post form fields
+    try:
+        data = json.loads(request.body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    except RecursionError:
+        return "the body is nested too deeply"
+    except ValueError as error:
+        return f"the body is not JSON ({error.__class__.__name__})"
+    if not check(data):
+        return f"the body is not {provider} events (a JSON {type(data).__name__})"
+    return None
+
+
+def guarded(view, provider):
+    """`view` (one of anymail's webhook views) answering as the module says."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _refuse(400, provider, "an unreadable Content-Length")
+        if declared > max_body():
+            return _refuse(413, provider, f"a body of {declared} bytes, over the limit of {max_body()}")
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return _refuse(413, provider, f"a body over the limit of {max_body()} bytes")
+        if len(body) > max_body():
+            return _refuse(413, provider, f"a body of {len(body)} bytes, over the limit of {max_body()}")
+        if not _basic_auth_ok(request):
+            return _refuse(401, provider, "missing or wrong basic auth")
+        if problem := _body_problem(request, provider):
+            return _refuse(400, provider, problem)
+        try:
+            with transaction.atomic():
+                response = view(request, *args, **kwargs)
+                if response.status_code >= 400:
+                    transaction.set_rollback(True)
+        except AnymailWebhookValidationFailure as error:
+            return _refuse(403, provider, error)
+        except AnymailConfigurationError as error:
+            return _refuse(404, provider, f"not set up here: {error}", level=logging.ERROR)
+        except (OperationalError, InterfaceError) as error:
+            logger.error("webhook %s: database unavailable, the provider will retry: %s", provider,
+                         str(error)[:200])
+            response = HttpResponse(status=503)
+            response["Retry-After"] = "60"
+            return response
+        except Exception as error:  # anymail's parsers assume the documented types
+            return _refuse(400, provider, f"{error.__class__.__name__}: {error}")
+        if response.status_code >= 500:
+            return _refuse(400, provider, f"the provider's view answered {response.status_code}")
+        return response
+
+    return wrapper

@@ -1,0 +1,320 @@
+"""The provider webhooks as the outside world posts to them: documented bodies, broken bodies, wrong credentials.
+
+Bodies follow the providers' documented tracking events (the fields anymail's webhook modules read). Whatever
+arrives, the answer is never a 5xx, and a body that is not a valid event changes no row.
+"""
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import logging
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from consent.models import ConsentRecord
+from crm.models import Candidate
+from outreach.models import EmailTemplate, Message, MessageEvent, MessageStatus
+from outreach.services import queue_email
+
+from ..factories import CandidateFactory
+
+SECRET = "hook:secret"
+MAILGUN_KEY = "mailgun-signing-key"
+URLS = {"postmark": "/webhooks/anymail/postmark/tracking/", "sendgrid": "/webhooks/anymail/sendgrid/tracking/",
+        "mailgun": "/webhooks/anymail/mailgun/tracking/", "amazon_ses": "/webhooks/anymail/amazon_ses/tracking/"}
+PROVIDER_IDS = {"postmark": "b7bc2f4a-e38e-4336-af7d-e6c392c2f817", "sendgrid": "2b3c2f4a-7a8f-4d6e-9a63-1c5e0e2b7e10",
+                "mailgun": "<20261124100000.1.ABCDEF@mg.example.test>", "amazon_ses": "0100016a-ses-message-id"}
+
+
+@pytest.fixture
+def hooks(settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
+    return settings
+
+
+def sent(tenant, provider, email="ada@byron.test"):
+    """A campaign-free email the provider accepted, with the provider's id for it."""
+    with tenant.scope():
+        template = EmailTemplate.objects.get(kind="generic", language="en")
+        candidate = CandidateFactory(organization=tenant.organization, email=email)
+        message = queue_email(unique_key=f"hook:{provider}:{email}", kind="generic", to_email=email,
+                              candidate=candidate, template=template)[0]
+    Message.all_tenants.filter(pk=message.pk).update(status=MessageStatus.SENT, sent_at=timezone.now(),
+                                                     provider_message_id=PROVIDER_IDS[provider])
+    message.refresh_from_db()
+    return message
+
+
+def post(provider, body, *, auth=SECRET, raw=None, content_type="application/json", **headers):
+    if auth:
+        headers["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    data = raw if raw is not None else json.dumps(body)
+    return Client().post(URLS[provider], data, content_type=content_type, **headers)
+
+
+def mailgun_signature(key=MAILGUN_KEY, timestamp="1764000000", token="a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f"):
+    digest = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return {"timestamp": timestamp, "token": token, "signature": digest}
+
+
+# --- Documented event bodies ---------------------------------------------------------------------------
+
+def postmark_events(message):
+    common = {"MessageID": message.provider_message_id, "ServerID": 23, "MessageStream": "outbound",
+              "Tag": "generic", "Metadata": {"silverpool_message": str(message.pk)}}
+    return {
+        "delivered": {**common, "RecordType": "Delivery", "Recipient": message.to_email,
+                      "DeliveredAt": "2026-11-24T10:00:01.907Z", "Details": "smtp;250 2.0.0 OK"},
+        "bounced": {**common, "RecordType": "Bounce", "ID": 4323372036854775807, "Type": "HardBounce",
+                    "TypeCode": 1, "Name": "Hard bounce", "Email": message.to_email,
+                    "Description": "The server was unable to deliver your message.",
+                    "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist.",
+                    "From": "no-reply@silverpool.localhost", "BouncedAt": "2026-11-24T10:00:00Z",
+                    "DumpAvailable": True, "Inactive": True, "CanActivate": True, "Subject": "Hello"},
+        "opened": {**common, "RecordType": "Open", "FirstOpen": True, "Recipient": message.to_email,
+                   "ReceivedAt": "2026-11-24T10:02:00Z", "Platform": "WebMail", "ReadSeconds": 5,
+                   "UserAgent": "Mozilla/5.0", "OS": {"Name": "OS X 10.7 Lion", "Family": "OS X"},
+                   "Client": {"Name": "Chrome 35.0", "Family": "Chrome"}, "Geo": {"Country": "Denmark"}},
+        "clicked": {**common, "RecordType": "Click", "ClickLocation": "HTML", "Recipient": message.to_email,
+                    "ReceivedAt": "2026-11-24T10:05:00Z", "OriginalLink": "https://acme.test/jobs",
+                    "Platform": "Desktop", "UserAgent": "Mozilla/5.0"},
+        "complained": {**common, "RecordType": "SpamComplaint", "ID": 42, "Type": "SpamComplaint", "TypeCode": 512,
+                       "Email": message.to_email, "BouncedAt": "2026-11-24T10:10:00Z", "Subject": "Hello"},
+        "unsubscribed": {**common, "RecordType": "SubscriptionChange", "Recipient": message.to_email,
+                         "Origin": "Recipient", "SuppressSending": True, "SuppressionReason": "ManualSuppression",
+                         "ChangedAt": "2026-11-24T10:20:00Z"},
+    }
+
+
+def sendgrid_events(message):
+    common = {"email": message.to_email, "timestamp": 1764000000, "anymail_id": message.provider_message_id,
+              "smtp-id": "<14c5d75ce93.dfd.64b469@ismtpd-555>", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001",
+              "category": ["generic"], "silverpool_message": str(message.pk)}
+    return {
+        "delivered": {**common, "event": "delivered", "sg_event_id": "sg-delivered-1", "response": "250 OK"},
+        "bounced": {**common, "event": "bounce", "sg_event_id": "sg-bounce-1", "type": "bounce", "status": "5.0.0",
+                    "reason": "550 5.1.1 The email account that you tried to reach does not exist."},
+        "opened": {**common, "event": "open", "sg_event_id": "sg-open-1", "useragent": "Mozilla/5.0",
+                   "ip": "255.255.255.255"},
+        "clicked": {**common, "event": "click", "sg_event_id": "sg-click-1", "url": "https://acme.test/jobs",
+                    "useragent": "Mozilla/5.0", "ip": "255.255.255.255"},
+        "complained": {**common, "event": "spamreport", "sg_event_id": "sg-spam-1"},
+        "unsubscribed": {**common, "event": "unsubscribe", "sg_event_id": "sg-unsub-1"},
+    }
+
+
+def mailgun_events(message):
+    def body(event, **data):
+        token = hashlib.sha256(event.encode()).hexdigest()[:50]  # Mailgun signs each post with a fresh token
+        return {"signature": mailgun_signature(token=token), "event-data": {
+            "event": event, "timestamp": 1764000000.908181, "id": f"CPgfbmQMTCKtHW6uIWtuVe-{event}",
+            "recipient": message.to_email, "tags": ["generic"], "user-variables": {"silverpool_message": str(message.pk)},
+            "message": {"headers": {"to": message.to_email, "message-id": message.provider_message_id.strip("<>"),
+                                    "from": "no-reply@silverpool.localhost", "subject": "Hello"},
+                        "attachments": [], "size": 111}, **data}}
+
+    return {
+        "delivered": body("delivered", **{"delivery-status": {"code": 250, "message": "OK", "description": ""}}),
+        "bounced": body("failed", severity="permanent", reason="bounce", **{"delivery-status": {
+            "code": 550, "message": "5.1.1 The email account that you tried to reach does not exist.",
+            "description": ""}}),
+        "opened": body("opened", ip="50.56.129.169", **{"client-info": {"user-agent": "Mozilla/5.0"}}),
+        "clicked": body("clicked", url="https://acme.test/jobs"),
+        "complained": body("complained"),
+        "unsubscribed": body("unsubscribed"),
+    }
+
+
+def ses_events(message):
+    ses = {"eventType": "Delivery", "mail": {"timestamp": "2026-11-24T10:00:00.000Z", "messageId":
+           message.provider_message_id, "destination": [message.to_email], "headers": []},
+           "delivery": {"timestamp": "2026-11-24T10:00:01.000Z", "recipients": [message.to_email],
+                        "smtpResponse": "250 OK"}}
+    return {"delivered": {"Type": "Notification", "MessageId": "sns-1", "TopicArn": "arn:aws:sns:us-east-1:1:ses",
+                          "Message": json.dumps(ses), "Timestamp": "2026-11-24T10:00:02.000Z",
+                          "SignatureVersion": "1", "Signature": "x", "SigningCertURL": "https://sns.test/c.pem"}}
+
+
+EVENTS = {"postmark": postmark_events, "sendgrid": lambda m: {k: [v] for k, v in sendgrid_events(m).items()},
+          "mailgun": mailgun_events, "amazon_ses": ses_events}
+
+
+def state(message):
+    """What a webhook can change: rows, the message's status, the address, consent."""
+    message = Message.all_tenants.get(pk=message.pk)
+    return (Message.all_tenants.count(), MessageEvent.all_tenants.count(), ConsentRecord.all_tenants.count(),
+            message.status, message.last_event_at, Candidate.all_tenants.get(pk=message.candidate_id).email_status)
+
+
+# --- Documented bodies are taken ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun"])
+def test_each_documented_event_is_taken_once(tenant_a, hooks, provider):
+    message = sent(tenant_a, provider)
+    for name, body in EVENTS[provider](message).items():
+        assert post(provider, body).status_code == 200, name
+        assert post(provider, body).status_code == 200, f"{name} replayed"
+    recorded = sorted(MessageEvent.all_tenants.filter(message=message).values_list("event_type", flat=True))
+    assert recorded == sorted(["delivered", "bounced", "opened", "clicked", "complained", "unsubscribed"])
+
+
+def test_a_sendgrid_event_id_sent_as_a_number_is_stored_as_text(tenant_a, hooks):
+    message = sent(tenant_a, "sendgrid")
+    event = {**sendgrid_events(message)["delivered"], "sg_event_id": 123456789}
+    assert post("sendgrid", [event]).status_code == 200
+    assert MessageEvent.all_tenants.get(message=message).event_id == "123456789"
+    assert Message.all_tenants.get(pk=message.pk).status == MessageStatus.DELIVERED
+
+
+# --- Broken bodies are refused, and change nothing ------------------------------------------------
+
+BROKEN = {
+    "empty": b"", "empty list": b"[]", "null": b"null", "a JSON string": b'"Delivery"', "a number": b"12",
+    "not JSON": b"RecordType=Delivery", "invalid UTF-8": b'{"RecordType": "\xff\xfe"}',
+    "deeply nested": b"[" * 100_000 + b"]" * 100_000, "truncated": b'{"RecordType": "Deliv',
+}
+
+
+@pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun", "amazon_ses"])
+@pytest.mark.parametrize("what", list(BROKEN))
+def test_a_body_that_cannot_be_events_is_a_400_and_writes_nothing(tenant_a, hooks, provider, what):
+    message = sent(tenant_a, provider)
+    before = state(message)
+    response = post(provider, None, raw=BROKEN[what], HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification")
+    expected = 200 if provider == "sendgrid" and what == "empty list" else 400  # SendGrid posts lists: no events
+    assert response.status_code == expected, response.content[:200]
+    assert state(message) == before
+
+
+@pytest.mark.parametrize("provider, field, value", [
+    ("postmark", "DeliveredAt", 1764000001),  # a number where a date is documented
+    ("postmark", "DeliveredAt", "2026-02-30T10:00:00Z"),
+    ("postmark", "Metadata", ["silverpool_message"]),
+    ("postmark", "MessageID", {"id": "x"}),
+    ("sendgrid", "timestamp", "1764000000"),  # a string where a Unix time is documented
+    ("sendgrid", "timestamp", 10**20),
+    ("sendgrid", "event", ["delivered"]),
+    ("sendgrid", "anymail_id", ["id"]),
+    ("mailgun", "event-data", None),
+    ("mailgun", "signature", "signed"),
+])
+def test_wrong_field_types_are_a_400_and_write_nothing(tenant_a, hooks, provider, field, value):
+    message = sent(tenant_a, provider)
+    body = copy.deepcopy(EVENTS[provider](message)["delivered"])
+    target = body[0] if provider == "sendgrid" else body
+    target[field] = value
+    before = state(message)
+    assert post(provider, body).status_code == 400
+    assert state(message) == before
+
+
+def test_mailgun_without_event_data_is_a_400(tenant_a, hooks):
+    message = sent(tenant_a, "mailgun")
+    before = state(message)
+    assert post("mailgun", {"signature": mailgun_signature()}).status_code == 400
+    assert state(message) == before
+
+
+def test_a_batch_with_one_broken_event_writes_none_of_it(tenant_a, hooks):
+    message = sent(tenant_a, "sendgrid")
+    events = sendgrid_events(message)
+    before = state(message)
+    broken = {**events["opened"], "timestamp": "yesterday"}
+    assert post("sendgrid", [events["delivered"], events["clicked"], broken]).status_code == 400
+    assert state(message) == before
+
+
+def test_a_body_over_the_limit_is_a_413(tenant_a, hooks):
+    message = sent(tenant_a, "postmark")
+    before = state(message)
+    body = {**postmark_events(message)["delivered"], "Details": "x" * 3_000_000}
+    assert post("postmark", body).status_code == 413
+    assert state(message) == before
+
+
+def test_a_refusal_is_logged_once_with_the_provider_and_not_the_body(tenant_a, hooks, caplog):
+    message = sent(tenant_a, "postmark")
+    body = {**postmark_events(message)["delivered"], "DeliveredAt": 17640, "Details": "SECRET-BODY-TEXT"}
+    with caplog.at_level(logging.INFO):
+        assert post("postmark", body).status_code == 400
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and "postmark" in lines[0] and "400" in lines[0], lines
+    assert "SECRET-BODY-TEXT" not in lines[0]
+
+
+# --- Generated bodies ----------------------------------------------------------------------------------
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20))
+json_values = st.recursive(scalars, lambda children: st.lists(children, max_size=3)
+                           | st.dictionaries(st.text(max_size=8), children, max_size=3), max_leaves=8)
+MUTATIONS = ["drop", "null", "anything", "in a list", "in an object", "huge string", "number", "as text"]
+
+
+def _paths(value, prefix=()):
+    if prefix:
+        yield prefix
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        yield from _paths(child, (*prefix, key))
+
+
+def _mutated(data, base):
+    """The documented body with one to three of its fields dropped, nulled, retyped, wrapped or blown up."""
+    body = copy.deepcopy(base)
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        paths = list(_paths(body))
+        if not paths:
+            break
+        path = data.draw(st.sampled_from(paths))
+        parent = body
+        for key in path[:-1]:
+            parent = parent[key]
+        key, old = path[-1], parent[path[-1]]
+        kind = data.draw(st.sampled_from(MUTATIONS))
+        if kind == "drop":
+            del parent[key]
+        elif kind == "anything":
+            parent[key] = data.draw(json_values)
+        elif kind == "huge string":
+            parent[key] = "x" * data.draw(st.integers(min_value=1_000, max_value=300_000))
+        elif kind == "number":
+            parent[key] = data.draw(st.one_of(st.integers(min_value=-(2**70), max_value=2**70),
+                                              st.floats(allow_nan=False, allow_infinity=False)))
+        else:
+            parent[key] = {"null": None, "in a list": [old], "in an object": {"value": old}, "as text": str(old)}[kind]
+    return body
+
+
+PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                           HealthCheck.data_too_large])
+
+
+@pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun", "amazon_ses"])
+@PROPERTY
+@given(data=st.data())
+def test_generated_bodies_never_get_a_5xx_and_a_refused_or_foreign_body_changes_nothing(
+        tenant_a, hooks, provider, data):
+    message = Message.all_tenants.filter(provider_message_id=PROVIDER_IDS[provider]).first() or sent(
+        tenant_a, provider)
+    documented = EVENTS[provider](message)
+    source = data.draw(st.sampled_from(["mutated", "mutated", "mutated", "json", "bytes"]))
+    if source == "mutated":
+        raw = json.dumps(_mutated(data, documented[data.draw(st.sampled_from(sorted(documented)))])).encode()
+    elif source == "json":
+        raw = json.dumps(data.draw(json_values)).encode()
+    else:
+        raw = data.draw(st.binary(max_size=200))
+    before = state(message)
+    response = post(provider, None, raw=raw, HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification",
+                    HTTP_X_AMZ_SNS_MESSAGE_ID="sns-1")
+    assert response.status_code < 500, (source, raw[:300])
+    if response.status_code >= 400 or source != "mutated":
+        assert state(message) == before, (response.status_code, source, raw[:300])
