@@ -318,3 +318,72 @@ def test_generated_bodies_never_get_a_5xx_and_a_refused_or_foreign_body_changes_
     assert response.status_code < 500, (source, raw[:300])
     if response.status_code >= 400 or source != "mutated":
         assert state(message) == before, (response.status_code, source, raw[:300])
+
+
+# --- Credentials -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun", "amazon_ses"])
+@pytest.mark.parametrize("auth", [None, "hook:wrong", "hook", "not base64 at all"])
+def test_missing_or_wrong_basic_auth_is_a_401_with_a_basic_challenge(tenant_a, hooks, provider, auth):
+    message = sent(tenant_a, provider)
+    before = state(message)
+    headers = {}
+    if auth == "not base64 at all":
+        headers, auth = {"HTTP_AUTHORIZATION": "Basic %%%"}, None
+    response = post(provider, EVENTS[provider](message)["delivered"], auth=auth, **headers)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic ")
+    assert state(message) == before
+
+
+@pytest.mark.parametrize("signature", [mailgun_signature(key="another-key"), {**mailgun_signature(), "signature": ""},
+                                       {"timestamp": "1764000000", "token": "t"}])
+def test_a_mailgun_post_with_a_bad_signature_is_a_403(tenant_a, hooks, signature):
+    message = sent(tenant_a, "mailgun")
+    body = {**mailgun_events(message)["delivered"], "signature": signature}
+    before = state(message)
+    assert post("mailgun", body).status_code == 403
+    assert state(message) == before
+
+
+def test_a_mailgun_post_signed_without_basic_auth_is_taken_when_only_the_signing_key_is_set(tenant_a, settings):
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
+    message = sent(tenant_a, "mailgun")
+    assert post("mailgun", mailgun_events(message)["delivered"], auth=None).status_code == 200
+    assert post("mailgun", {**mailgun_events(message)["opened"], "signature": mailgun_signature(key="x")},
+                auth=None).status_code == 403
+
+
+@pytest.fixture
+def sendgrid_key(settings):
+    """SendGrid's signed event webhook: an ECDSA key pair, the public half in anymail's setting."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key().public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET,
+                        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": base64.b64encode(public).decode()}
+
+    def sign(raw, timestamp="1764000000"):
+        signature = private.sign(timestamp.encode() + raw, ec.ECDSA(hashes.SHA256()))
+        return {"HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_SIGNATURE": base64.b64encode(signature).decode(),
+                "HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_TIMESTAMP": timestamp}
+
+    return sign
+
+
+def test_sendgrid_signed_webhooks_take_a_good_signature_and_refuse_a_bad_one_with_403(tenant_a, sendgrid_key):
+    message = sent(tenant_a, "sendgrid")
+    raw = json.dumps([sendgrid_events(message)["delivered"]]).encode()
+    before = state(message)
+    assert post("sendgrid", None, raw=raw, **sendgrid_key(raw + b" ")).status_code == 403  # signed another body
+    assert post("sendgrid", None, raw=raw, **sendgrid_key(raw, timestamp="1")
+                | {"HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_TIMESTAMP": "2"}).status_code == 403
+    assert post("sendgrid", None, raw=raw).status_code == 403  # unsigned
+    assert post("sendgrid", None, raw=raw, **sendgrid_key(raw)
+                | {"HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_SIGNATURE": "%%%"}).status_code == 403
+    assert state(message) == before
+    assert post("sendgrid", None, raw=raw, **sendgrid_key(raw)).status_code == 200
+    assert Message.all_tenants.get(pk=message.pk).status == MessageStatus.DELIVERED
