@@ -120,7 +120,7 @@ def test_with_redis_down_nothing_answers_5xx_and_every_email_goes_once_it_is_bac
         assert healthz.status_code == 200
         assert healthz.json() == {"status": "degraded", "database": "ok", "broker": "unreachable",
                                   "cache": "unreachable"}
-        assert slowest[0] < 3, slowest
+        assert slowest[0] < 5, slowest  # no request waits on Redis (a login still hashes its password)
 
         expected = {f"c{i}@outage.test" for i in range(REJECTIONS)} | {"lin@wei.test", "ada@outage.test"}
         time.sleep(max(0.0, down_at + 5 - time.monotonic()))  # Redis down 5 s
