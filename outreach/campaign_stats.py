@@ -6,7 +6,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from consent.models import Action, ConsentRecord
+from consent.models import Action, ConsentRecord, Source
 from crm.models import Application
 
 from .models import Message, MessageEvent, MessageStatus
@@ -51,10 +51,10 @@ def _reapplied(sent_messages):
 
 
 def _unsubscribed(sent_messages, topic):
-    """The sent emails whose recipient withdrew the topic after receiving it."""
+    """The sent emails whose recipient withdrew the topic after receiving it (a complaint is counted apart)."""
     return sent_messages.filter(Exists(ConsentRecord.objects.filter(
         candidate_id=OuterRef("candidate_id"), purpose__key=topic, action=Action.WITHDRAWN,
-        created_at__gte=OuterRef("sent_at"))))
+        created_at__gte=OuterRef("sent_at")).exclude(source=Source.PROVIDER_COMPLAINT)))
 
 
 def results(messages, *, topic, open_tracking):

@@ -47,8 +47,19 @@ def on_organization_created(sender, *, organization, **kwargs):
     create_default_templates(organization)
 
 
-# Provider bounce types that are temporary (the address may work tomorrow).
+# Provider bounce types that are temporary (the address may work tomorrow): Postmark's Type, SendGrid's type.
 SOFT_BOUNCE_TYPES = {"SoftBounce", "Transient", "DnsError"}
+SENDGRID_SOFT_BOUNCE_TYPES = {"blocked"}
+
+
+def _soft_bounce(event):
+    """A bounce the provider says is temporary: it keeps trying, so it ends nothing (anymail calls it bounced)."""
+    if event.event_type != "bounced":
+        return False
+    esp = event.esp_event
+    data = esp.get("event-data") if isinstance(esp.get("event-data"), dict) else {}
+    return (esp.get("Type") in SOFT_BOUNCE_TYPES or esp.get("type") in SENDGRID_SOFT_BOUNCE_TYPES
+            or data.get("severity") == "temporary")
 
 EVENT_STATUS = {
     "delivered": MessageStatus.DELIVERED,
@@ -134,9 +145,9 @@ def _message_of(event):
     return message
 
 
-def _settle(message, event, occurred_at):
+def _settle(message, event, occurred_at, meaning):
     """The provider's event resolves a message whose sending was uncertain, with a note saying so."""
-    status = SETTLED_STATUS.get(event.event_type, MessageStatus.SENT)
+    status = SETTLED_STATUS.get(meaning, MessageStatus.SENT)
     if status == MessageStatus.OPENED and not message.organization.open_tracking:
         status = MessageStatus.DELIVERED
     first_record = message.sent_at is None
@@ -161,6 +172,8 @@ def _settle(message, event, occurred_at):
 def on_tracking_event(sender, *, event, esp_name, **kwargs):
     """anymail's normalized tracking event: deduplicated by event id, applied to the message and candidate."""
     event = _fields(event, esp_name)
+    # What the event means for the message: a soft bounce is a delay, like a deferral.
+    meaning = "deferred" if _soft_bounce(event) else event.event_type
     message = _message_of(event)
     if message is None:
         logger.info("tracking event for unknown message %s from %s ignored", event.message_id, esp_name)
@@ -182,18 +195,16 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
         message = Message.objects.select_for_update(of=("self",)).select_related("organization", "candidate").get(
             pk=message.pk)
         if _uncertain(message):
-            _settle(message, event, occurred_at)
+            _settle(message, event, occurred_at, meaning)
         else:
-            status = _next_status(message.status, event.event_type, message.organization)
+            status = _next_status(message.status, meaning, message.organization)
             if status != message.status:
                 message.status = status
                 message.last_event_at = occurred_at
                 message.save(update_fields=["status", "last_event_at", "updated_at"])
         if message.candidate_id is None:
             return
-        soft = event.esp_event.get("Type") in SOFT_BOUNCE_TYPES
-        if (event.event_type == "bounced" and not soft) or (
-                event.event_type == "rejected" and event.reject_reason == "bounced"):
+        if meaning == "bounced" or (meaning == "rejected" and event.reject_reason == "bounced"):
             Candidate.objects.filter(pk=message.candidate_id).update(email_status=EmailStatus.BOUNCED)
         elif event.event_type == "complained":
             Candidate.objects.filter(pk=message.candidate_id).update(email_status=EmailStatus.COMPLAINED)

@@ -23,6 +23,7 @@ from outreach.models import EmailTemplate, Message, MessageEvent, MessageStatus
 from outreach.services import queue_email
 
 from ..factories import CandidateFactory
+from .test_campaigns import audience, grant, launch_and_send, make_campaign  # noqa: F401  (fixtures)
 
 SECRET = "hook:secret"
 MAILGUN_KEY = "mailgun-signing-key"
@@ -182,14 +183,14 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun", "amazon_ses"])
-@pytest.mark.parametrize("what", list(BROKEN))
-def test_a_body_that_cannot_be_events_is_a_400_and_writes_nothing(tenant_a, hooks, provider, what):
+def test_a_body_that_cannot_be_events_is_a_400_and_writes_nothing(tenant_a, hooks, provider):
     message = sent(tenant_a, provider)
     before = state(message)
-    response = post(provider, None, raw=BROKEN[what], HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification")
-    expected = 200 if provider == "sendgrid" and what == "empty list" else 400  # SendGrid posts lists: no events
-    assert response.status_code == expected, response.content[:200]
-    assert state(message) == before
+    for what, raw in BROKEN.items():
+        response = post(provider, None, raw=raw, HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification")
+        expected = 200 if provider == "sendgrid" and what == "empty list" else 400  # SendGrid posts lists
+        assert response.status_code == expected, what
+        assert state(message) == before, what
 
 
 @pytest.mark.parametrize("provider, field, value", [
@@ -323,17 +324,15 @@ def test_generated_bodies_never_get_a_5xx_and_a_refused_or_foreign_body_changes_
 # --- Credentials -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun", "amazon_ses"])
-@pytest.mark.parametrize("auth", [None, "hook:wrong", "hook", "not base64 at all"])
-def test_missing_or_wrong_basic_auth_is_a_401_with_a_basic_challenge(tenant_a, hooks, provider, auth):
+def test_missing_or_wrong_basic_auth_is_a_401_with_a_basic_challenge(tenant_a, hooks, provider):
     message = sent(tenant_a, provider)
     before = state(message)
-    headers = {}
-    if auth == "not base64 at all":
-        headers, auth = {"HTTP_AUTHORIZATION": "Basic %%%"}, None
-    response = post(provider, EVENTS[provider](message)["delivered"], auth=auth, **headers)
-    assert response.status_code == 401
-    assert response["WWW-Authenticate"].startswith("Basic ")
-    assert state(message) == before
+    for auth, headers in [(None, {}), ("hook:wrong", {}), ("hook", {}), (None, {"HTTP_AUTHORIZATION": "Basic %%%"}),
+                          (None, {"HTTP_AUTHORIZATION": "Bearer hook:secret"})]:
+        response = post(provider, EVENTS[provider](message)["delivered"], auth=auth, **headers)
+        assert response.status_code == 401, (auth, headers)
+        assert response["WWW-Authenticate"].startswith("Basic ")
+        assert state(message) == before
 
 
 @pytest.mark.parametrize("signature", [mailgun_signature(key="another-key"), {**mailgun_signature(), "signature": ""},
@@ -387,3 +386,88 @@ def test_sendgrid_signed_webhooks_take_a_good_signature_and_refuse_a_bad_one_wit
     assert state(message) == before
     assert post("sendgrid", None, raw=raw, **sendgrid_key(raw)).status_code == 200
     assert Message.all_tenants.get(pk=message.pk).status == MessageStatus.DELIVERED
+
+
+# --- What events mean ----------------------------------------------------------------------------------
+
+def soft_bounces(message):
+    """Three Postmark SoftBounce events, as Postmark documents them."""
+    postmark = {**postmark_events(message)["bounced"], "Type": "SoftBounce", "TypeCode": 4096, "Name": "Soft bounce",
+                "Description": "The server could not temporarily deliver your message (ex: Message is delayed "
+                               "due to network troubles)."}
+    return [("postmark", {**postmark, "ID": n, "BouncedAt": f"2026-11-24T10:0{n}:00Z"}) for n in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun"])
+def test_soft_bounces_never_end_a_message_and_a_later_delivery_is_its_state(tenant_a, hooks, provider):
+    message = sent(tenant_a, provider)
+    if provider == "postmark":
+        bodies = [body for _, body in soft_bounces(message)]
+    elif provider == "sendgrid":
+        bounce = sendgrid_events(message)["bounced"]
+        bodies = [[{**bounce, "type": "blocked", "sg_event_id": f"sg-blocked-{n}", "reason": "421 try later"}]
+                  for n in (1, 2, 3)]
+    else:
+        bounce = mailgun_events(message)["bounced"]
+        bodies = []
+        for n in (1, 2, 3):
+            body = copy.deepcopy(bounce)
+            body["signature"] = mailgun_signature(token=f"temporary-{n}")
+            body["event-data"]["severity"] = "temporary"
+            bodies.append(body)
+    for body in bodies:
+        assert post(provider, body).status_code == 200
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert MessageEvent.all_tenants.filter(message=message).count() == 3
+    assert Candidate.all_tenants.get(pk=message.candidate_id).email_status == "unknown"
+    assert post(provider, EVENTS[provider](message)["delivered"]).status_code == 200
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DELIVERED
+    assert Candidate.all_tenants.get(pk=message.candidate_id).email_status == "valid"
+    # A hard bounce afterwards still ends it, and marks the address.
+    assert post(provider, EVENTS[provider](message)["bounced"]).status_code == 200
+    message.refresh_from_db()
+    assert message.status == MessageStatus.BOUNCED
+    assert Candidate.all_tenants.get(pk=message.candidate_id).email_status == "bounced"
+
+
+def test_a_soft_bounce_settles_a_message_waiting_for_review_as_sent(tenant_a, hooks):
+    message = sent(tenant_a, "postmark")
+    Message.all_tenants.filter(pk=message.pk).update(status=MessageStatus.NEEDS_REVIEW, provider_message_id="",
+                                                     sent_at=None, provider_call_started_at=timezone.now())
+    (_, bounce), *_ = soft_bounces(message)
+    assert post("postmark", {**bounce, "MessageID": "pm-soft-1"}).status_code == 200
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT and message.provider_message_id == "pm-soft-1"
+    assert Candidate.all_tenants.get(pk=message.candidate_id).email_status == "unknown"
+
+
+def test_campaign_results_count_complaints_and_unsubscribes_apart(audience, hooks,  # noqa: F811
+                                                                  django_capture_on_commit_callbacks):
+    """Two campaign emails: Ok complains, Ok2 soft-bounces, is delivered, then unsubscribes by the link.
+
+    By hand: sent 2, delivered 1 (a complained email is not counted delivered), bounced 0, complained 1,
+    unsubscribed 1 (the complaint withdrew Ok's consent too, but that is a complaint, not an unsubscribe).
+    """
+    from consent.services import unsubscribe
+
+    campaign = make_campaign(audience)
+    launch_and_send(audience, campaign, django_capture_on_commit_callbacks)
+    tenant, people = audience["tenant"], audience["people"]
+    emails = {m.candidate_id: m for m in Message.all_tenants.filter(campaign_run__campaign=campaign)}
+    complained, unsubscribed = emails[people["ok"].pk], emails[people["ok2"].pk]
+    assert post("postmark", postmark_events(complained)["complained"]).status_code == 200
+    (_, soft), *_ = soft_bounces(unsubscribed)
+    assert post("postmark", soft).status_code == 200
+    assert post("postmark", postmark_events(unsubscribed)["delivered"]).status_code == 200
+    with tenant.scope():
+        unsubscribe(candidate=Candidate.objects.get(pk=people["ok2"].pk), topic_key="job_offers")
+    expected = {"sent": 2, "delivered": 1, "bounced": 0, "complained": 1, "unsubscribed": 1}
+    total = tenant.api.get(f"/api/v1/campaigns/{campaign.pk}/stats/").json()["total"]
+    assert {key: total[key] for key in expected} == expected
+    page = tenant.recruiter_client.get(f"/o/{tenant.slug}/campaigns/{campaign.pk}/").content.decode()
+    assert "<dt>Complained</dt><dd>1</dd>" in page and "<dt>Unsubscribed</dt><dd>1</dd>" in page
+    assert "<dt>Bounced</dt><dd>0</dd>" in page
+    dashboard = tenant.recruiter_client.get(f"/o/{tenant.slug}/").content.decode()
+    assert "(1 of 2)" in dashboard  # complaint rate of campaign emails
