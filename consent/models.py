@@ -83,6 +83,7 @@ class Source(models.TextChoices):
     PREFERENCE_CENTRE = "preference_centre", "Preference centre"
     UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link"
     PROVIDER_COMPLAINT = "provider_complaint", "Provider complaint"
+    PROVIDER = "provider", "Unsubscribe reported by the email provider"
     RECRUITER = "recruiter", "Recruiter on the candidate's behalf"
     IMPORT = "import", "Import with evidence"
     RETENTION = "retention", "Retention job"

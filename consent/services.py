@@ -133,14 +133,15 @@ def record_on_behalf(*, candidate, grants, note, actor):
 
 
 @transaction.atomic
-def withdraw_marketing(*, candidate, source, actor=None):
+def withdraw_marketing(*, candidate, source, actor=None, note=""):
     """Withdraw every marketing topic the candidate has granted or asked for (e.g. after a complaint)."""
     states = ConsentState.objects.filter(candidate=candidate, state__in=[State.GRANTED, State.PENDING]).select_related(
         "purpose")
     withdrawn = []
     for state in states:
         if state.purpose.is_topic:
-            record(candidate=candidate, purpose=state.purpose, action=Action.WITHDRAWN, source=source, actor=actor)
+            record(candidate=candidate, purpose=state.purpose, action=Action.WITHDRAWN, source=source, actor=actor,
+                   note=note)
             withdrawn.append(state.purpose.key)
     return withdrawn
 
@@ -229,15 +230,18 @@ def opt_in_confirm(*, pending, ip_address=None, user_agent=""):
 
 
 @transaction.atomic
-def unsubscribe(*, candidate, topic_key, source=Source.UNSUBSCRIBE_LINK):
-    """One click: the topic (or every topic with topic_key None) is withdrawn at once."""
+def unsubscribe(*, candidate, topic_key, source=Source.UNSUBSCRIBE_LINK, note=""):
+    """One click: the topic (or every topic with topic_key None) is withdrawn at once.
+
+    `note` says where the request came from when it is not the person's click (e.g. which email provider).
+    """
     if topic_key is None:
-        return withdraw_marketing(candidate=candidate, source=source)
+        return withdraw_marketing(candidate=candidate, source=source, note=note)
     state = ConsentState.objects.filter(candidate=candidate, purpose__key=topic_key,
                                         state__in=[State.GRANTED, State.PENDING]).select_related("purpose").first()
     if state is None:
         return []
-    record(candidate=candidate, purpose=state.purpose, action=Action.WITHDRAWN, source=source)
+    record(candidate=candidate, purpose=state.purpose, action=Action.WITHDRAWN, source=source, note=note)
     activity_record(candidate=candidate, kind=ActivityKind.CONSENT, actor=None,
                     summary=f"Unsubscribed from {state.purpose}")
     return [topic_key]

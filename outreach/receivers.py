@@ -127,6 +127,16 @@ def _fields(event, esp_name):
     )
 
 
+def _unsubscribe_detail(event):
+    """The provider's own words for it: Postmark's SuppressionReason, SendGrid's event and group, Mailgun's event."""
+    esp = event.esp_event
+    data = esp.get("event-data") if isinstance(esp.get("event-data"), dict) else {}
+    words = [esp.get("RecordType"), esp.get("SuppressionReason"), esp.get("event"), data.get("event")]
+    if esp.get("asm_group_id") is not None:
+        words.append(f"group {esp.get('asm_group_id')}")
+    return ", ".join(str(word) for word in words if isinstance(word, (str, int)) and word != "") or "unsubscribed"
+
+
 def _message_of(event):
     """By the provider's id; else, for a message whose provider call never returned, by the id it carried."""
     messages = Message.all_tenants.select_related("organization", "candidate")
@@ -212,6 +222,13 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
             from consent.services import withdraw_marketing
 
             withdraw_marketing(candidate=message.candidate, source=Source.PROVIDER_COMPLAINT)
+        elif meaning == "unsubscribed":
+            from consent.models import Source
+            from consent.services import unsubscribe
+
+            # The provider suppresses the address for every email it sends: every marketing topic goes.
+            unsubscribe(candidate=message.candidate, topic_key=None, source=Source.PROVIDER,
+                        note=f"{esp_name} reported an unsubscribe ({_unsubscribe_detail(event)})"[:2000])
         elif event.event_type == "delivered":
             Candidate.objects.filter(pk=message.candidate_id, email_status=EmailStatus.UNKNOWN).update(
                 email_status=EmailStatus.VALID)

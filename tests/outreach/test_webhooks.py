@@ -471,3 +471,71 @@ def test_campaign_results_count_complaints_and_unsubscribes_apart(audience, hook
     assert "<dt>Bounced</dt><dd>0</dd>" in page
     dashboard = tenant.recruiter_client.get(f"/o/{tenant.slug}/").content.decode()
     assert "(1 of 2)" in dashboard  # complaint rate of campaign emails
+
+
+# --- Provider unsubscribes ---------------------------------------------------------------------------
+
+def unsubscribe_bodies(message):
+    """Each provider's unsubscribe as its documentation shows it, and a resubscribe where it has one."""
+    postmark = postmark_events(message)["unsubscribed"]
+    sendgrid = sendgrid_events(message)["unsubscribed"]
+    return {
+        "Postmark SubscriptionChange": ("postmark", postmark),
+        "SendGrid unsubscribe": ("sendgrid", [sendgrid]),
+        "SendGrid group_unsubscribe": ("sendgrid", [{**sendgrid, "event": "group_unsubscribe", "asm_group_id": 10,
+                                                     "sg_event_id": "sg-group-unsub-1", "useragent": "Mozilla/5.0",
+                                                     "ip": "255.255.255.255", "url": "https://sendgrid.test/u"}]),
+        "Mailgun unsubscribed": ("mailgun", mailgun_events(message)["unsubscribed"]),
+    }
+
+
+def resubscribe_bodies(message):
+    postmark = {**postmark_events(message)["unsubscribed"], "SuppressSending": False, "SuppressionReason": None,
+                "ChangedAt": "2026-11-24T11:00:00Z"}
+    sendgrid = {**sendgrid_events(message)["unsubscribed"], "event": "group_resubscribe", "asm_group_id": 10,
+                "sg_event_id": "sg-group-resub-1"}
+    return {"postmark": postmark, "sendgrid": [sendgrid]}
+
+
+def consent_of(message):
+    from consent.models import ConsentState
+
+    return dict(ConsentState.all_tenants.filter(candidate_id=message.candidate_id)
+                .values_list("purpose__key", "state"))
+
+
+@pytest.mark.parametrize("name", ["Postmark SubscriptionChange", "SendGrid unsubscribe", "SendGrid group_unsubscribe",
+                                  "Mailgun unsubscribed"])
+def test_a_provider_unsubscribe_withdraws_every_marketing_topic_in_the_ledger(tenant_a, hooks, name):
+    from consent.models import ConsentRecord as Ledger
+
+    provider = name.split()[0].lower()
+    message = sent(tenant_a, provider)
+    with tenant_a.scope():
+        candidate = Candidate.objects.get(pk=message.candidate_id)
+        for topic in ("talent_pool", "job_offers", "events"):
+            grant(candidate, topic)
+    _, body = unsubscribe_bodies(message)[name]
+    assert post(provider, body).status_code == 200
+    assert post(provider, body).status_code == 200  # replayed: withdrawn once
+    assert consent_of(message) == {"talent_pool": "granted", "job_offers": "withdrawn", "events": "withdrawn"}
+    withdrawals = Ledger.all_tenants.filter(candidate_id=message.candidate_id, action="withdrawn")
+    assert sorted(withdrawals.values_list("purpose__key", "source")) == [("events", "provider"),
+                                                                         ("job_offers", "provider")]
+    assert all(name.split()[0] in entry.evidence.note and name.split()[1] in entry.evidence.note
+               for entry in withdrawals)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert Candidate.all_tenants.get(pk=message.candidate_id).email_status == "unknown"
+
+
+@pytest.mark.parametrize("provider", ["postmark", "sendgrid"])
+def test_a_provider_resubscribe_grants_nothing(tenant_a, hooks, provider):
+    message = sent(tenant_a, provider)
+    with tenant_a.scope():
+        grant(Candidate.objects.get(pk=message.candidate_id), "job_offers")
+    unsubscribe = next(body for p, body in unsubscribe_bodies(message).values() if p == provider)
+    assert post(provider, unsubscribe).status_code == 200
+    assert post(provider, resubscribe_bodies(message)[provider]).status_code == 200
+    assert consent_of(message) == {"job_offers": "withdrawn"}
+    assert ConsentRecord.all_tenants.filter(candidate_id=message.candidate_id).count() == 2  # granted, withdrawn
