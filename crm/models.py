@@ -730,6 +730,8 @@ class Operation(TenantModel):
     created_by_label = models.CharField(max_length=200, blank=True)
     # Where the person goes back to when it ends (a page of the organization).
     return_url = models.CharField(max_length=500, blank=True)
+    # The Celery task that runs it: a run whose nudge was lost with the broker is queued again by name.
+    task_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     # Moved by every progress report: a run silent for long was left by a dead worker.

@@ -2,7 +2,7 @@
 
     operation = operation_create(kind="tag.bulk", label="Tag 34,120 candidates “python”", total=34_120,
                                  params={...}, actor=request.user)
-    some_task.delay_on_commit(operation_id=operation.pk, organization_id=operation.organization_id)
+    operation_start(operation, some_task)
 
 The task calls `operation_run(operation_id, body)`; `body(operation, progress)` does the work in
 batches and calls `progress(done)` after each; what it returns is stored as the result.
@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 # A run still "running" after this long was left by a dead worker: a redelivered task takes it over.
 STALLED_AFTER = timedelta(minutes=10)
+# A run still "queued" after this long lost its nudge (the broker was down): it is sent again.
+REQUEUE_AFTER = timedelta(minutes=3)
 
 
 def operation_create(*, kind, label, total, params, actor, return_url=""):
@@ -31,6 +33,48 @@ def operation_create(*, kind, label, total, params, actor, return_url=""):
         created_by_api_key=actor if isinstance(actor, ApiKey) else None,
         created_by_label=actor_label(actor),
     )
+
+
+def operation_start(operation, task):
+    """Ask a worker to run `task` for the operation once this transaction commits.
+
+    The task's name is kept on the row, so a nudge lost with the broker is sent again by
+    `operations_requeue_lost` (a beat task) instead of leaving the operation queued for good.
+    """
+    from .tasks import nudge_on_commit
+
+    Operation.objects.filter(pk=operation.pk).update(task_name=task.name)
+    operation.task_name = task.name
+    nudge_on_commit(task, operation_id=operation.pk, organization_id=operation.organization_id)
+    return operation
+
+
+def operations_requeue_lost(*, queued_for=REQUEUE_AFTER):
+    """Queue again the operations nobody took (queued for long, or running without a heartbeat).
+
+    Runs across organizations (a system job). A second delivery of a live run does nothing
+    (`operation_run` claims the row first), so sending again is always safe. Returns how many were sent.
+    """
+    from celery import current_app
+
+    now = timezone.now()
+    lost = (Operation.all_tenants.filter(status=OperationStatus.QUEUED, created_at__lt=now - queued_for)
+            | Operation.all_tenants.filter(status=OperationStatus.RUNNING, heartbeat_at__lt=now - STALLED_AFTER))
+    sent = 0
+    for operation_id, organization_id, task_name in lost.exclude(task_name="").values_list(
+            "pk", "organization_id", "task_name").order_by("pk")[:500]:
+        task = current_app.tasks.get(task_name)
+        if task is None:
+            logger.error("operation %s names an unknown task %s", operation_id, task_name)
+            continue
+        try:
+            task.delay(operation_id=operation_id, organization_id=organization_id)
+        except Exception as error:  # the broker is still down: the next tick tries again
+            logger.warning("could not queue operation %s again: %r", operation_id, error)
+            break
+        logger.warning("operation %s was not taken by any worker; queued it again", operation_id)
+        sent += 1
+    return sent
 
 
 def _claim(operation_id):

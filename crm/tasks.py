@@ -49,3 +49,24 @@ def delete_organization(self, *, organization_id):
         deleted, _ = organization.delete()
     logger.info("organization %s deleted (%s rows)", organization_id, deleted)
     return deleted
+
+
+@shared_task
+def requeue_lost_work():
+    """Beat: send again what a lost nudge left waiting (operations, organization deletions)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .operations import operations_requeue_lost
+
+    sent = operations_requeue_lost()
+    cutoff = timezone.now() - timedelta(minutes=10)
+    for organization_id in Organization.objects.filter(deletion_requested_at__lt=cutoff).values_list("pk", flat=True):
+        try:
+            delete_organization.delay(organization_id=organization_id)
+        except Exception as error:  # the broker is still down: the next tick tries again
+            logger.warning("could not queue the deletion of organization %s again: %r", organization_id, error)
+            break
+        logger.warning("organization %s was still waiting for its deletion; queued it again", organization_id)
+    return sent

@@ -34,7 +34,6 @@ from crm.models import (
 )
 from crm.selectors import suppressed_emails
 from crm.services import ServiceError, suppressions_move_to_current_key
-from crm.tasks import nudge_on_commit
 
 from . import parsing
 from .models import CandidateImport, ImportFileChunk, ImportMapping, ImportProblem, ImportStatus
@@ -146,7 +145,7 @@ def start(*, candidate_import, write, actor):
     """The dry run (write=False) or the import: now when the file is small, else in the background.
 
     Returns the operation when it runs in the background, else None (the import holds the result)."""
-    from crm.operations import operation_create
+    from crm.operations import operation_create, operation_start
 
     with transaction.atomic():
         locked = CandidateImport.objects.select_for_update().get(pk=candidate_import.pk)
@@ -170,7 +169,7 @@ def start(*, candidate_import, write, actor):
                                  params={"import": locked.pk, "write": write}, actor=actor,
                                  return_url=f"/o/{locked.organization.slug}/imports/{locked.pk}/")
     CandidateImport.objects.filter(pk=locked.pk).update(operation=operation)
-    nudge_on_commit(run_import, organization_id=locked.organization_id, operation_id=operation.pk)
+    operation_start(operation, run_import)
     return operation
 
 

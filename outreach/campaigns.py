@@ -561,14 +561,14 @@ def audience_preview_now(campaign):
 
 def preview_start(*, campaign, actor):
     """Count the audience exactly, with the reasons for each exclusion, in the background."""
-    from crm.operations import operation_create
+    from crm.operations import operation_create, operation_start
 
     from .tasks import campaign_audience_preview
 
     operation = operation_create(kind="campaign.preview", label=f"Audience of “{campaign.name}”", total=1,
                                  params={"campaign": campaign.pk}, actor=actor,
                                  return_url=f"/o/{campaign.organization.slug}/campaigns/{campaign.pk}/")
-    nudge_on_commit(campaign_audience_preview, organization_id=campaign.organization_id, operation_id=operation.pk)
+    operation_start(operation, campaign_audience_preview)
     return operation
 
 

@@ -5,7 +5,6 @@ from django.db import IntegrityError, transaction
 from crm.audit import actor_label
 from crm.models import Candidate, User
 from crm.services import ServiceError
-from crm.tasks import nudge_on_commit
 from crm.text_guard import MESSAGE as UNSTORABLE_MESSAGE
 from crm.text_guard import has_unstorable_text
 
@@ -314,7 +313,7 @@ def bulk_action(*, action, target_id, selection, actor, return_url=""):
     Small selections run now: returns `(changed, None)`. Larger ones become an operation a worker runs
     in batches with progress: returns `(None, operation)`.
     """
-    from crm.operations import operation_create
+    from crm.operations import operation_create, operation_start
     from crm.pagination import capped_count
 
     if action not in BULK_ACTIONS:
@@ -336,7 +335,7 @@ def bulk_action(*, action, target_id, selection, actor, return_url=""):
     operation = operation_create(
         kind=f"bulk.{action}", label=f"{verb} {count:,}+ candidates", total=count,
         params={"action": action, "target": target.pk, "selection": selection}, actor=actor, return_url=return_url)
-    nudge_on_commit(run_bulk_action, operation_id=operation.pk, organization_id=operation.organization_id)
+    operation_start(operation, run_bulk_action)
     return None, operation
 
 
@@ -449,7 +448,7 @@ def rules_apply_to_candidate(*, candidate_id):
 
 def rules_run_over_base(*, rule_ids, actor, return_url=""):
     """Run rules over the existing base as an operation with progress."""
-    from crm.operations import operation_create
+    from crm.operations import operation_create, operation_start
 
     rules = list(TaggingRule.objects.filter(pk__in=rule_ids, active=True))
     if not rules:
@@ -460,7 +459,7 @@ def rules_run_over_base(*, rule_ids, actor, return_url=""):
     label = f"Run {len(rules)} tagging rule{'s' if len(rules) > 1 else ''} over the talent base"
     operation = operation_create(kind="rules.run", label=label, total=total,
                                  params={"rules": [r.pk for r in rules]}, actor=actor, return_url=return_url)
-    nudge_on_commit(run_rules, operation_id=operation.pk, organization_id=operation.organization_id)
+    operation_start(operation, run_rules)
     return operation
 
 
