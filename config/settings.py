@@ -305,7 +305,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Silverpool <no-reply@silverpool.
 # The outbox sends through the provider; in development through anymail's test backend (every
 # message stays viewable on the outbox page).
 OUTBOX_EMAIL_BACKEND = env("OUTBOX_EMAIL_BACKEND", EMAIL_BACKEND if (EMAIL_PROVIDER or EMAIL_URL)
-                           else "anymail.backends.test.EmailBackend")
+                           else "outreach.fake_provider.EmailBackend")
 OUTBOX_SEND_CONCURRENCY = int(env("OUTBOX_SEND_CONCURRENCY", "16"))  # provider calls in flight per worker
 OUTBOX_SENDING_TIMEOUT = int(env("OUTBOX_SENDING_TIMEOUT", "300"))  # seconds before a stuck send is looked at
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -14,6 +14,20 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from anymail.backends.test import EmailBackend as AnymailTestBackend
+
+
+class EmailBackend(AnymailTestBackend):
+    """anymail's in-memory test backend, giving each email an id no other process gives.
+
+    anymail's own backend numbers emails by their place in this process's outbox ("0", "1", ...), so two
+    workers hand out the same ids and a webhook would find the wrong message. The Message-ID the outbox
+    sets on every email is unique; an email without one gets a random id.
+    """
+
+    def get_esp_message_id(self, message):
+        return message.extra_headers.get("Message-ID") or f"<{uuid.uuid4()}@test.silverpool.local>"
+
 
 class FakeProvider:
     def __init__(self, *, latency=0.0, port=0):

@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import json
 import logging
+import os
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -539,3 +541,32 @@ def test_a_provider_resubscribe_grants_nothing(tenant_a, hooks, provider):
     assert post(provider, resubscribe_bodies(message)[provider]).status_code == 200
     assert consent_of(message) == {"job_offers": "withdrawn"}
     assert ConsentRecord.all_tenants.filter(candidate_id=message.candidate_id).count() == 2  # granted, withdrawn
+
+
+# --- Development ids -------------------------------------------------------------------------------------
+
+def test_development_sends_get_ids_no_other_worker_process_gives(tenant_a, hooks, settings):
+    """Two workers each start with an empty in-memory outbox; anymail's test backend would give both "0"."""
+    from django.core import mail
+
+    from config import settings as project_settings
+    from outreach.tasks import send_due_messages
+
+    from .test_send_faults import queue_three
+
+    if not any(os.environ.get(name) for name in ("OUTBOX_EMAIL_BACKEND", "EMAIL_PROVIDER", "EMAIL_URL")):
+        assert project_settings.OUTBOX_EMAIL_BACKEND == "outreach.fake_provider.EmailBackend"
+    settings.OUTBOX_EMAIL_BACKEND = "outreach.fake_provider.EmailBackend"
+    messages = queue_three(tenant_a)
+    for message in messages:  # one send per fresh worker process, each with its own empty outbox
+        mail.outbox = []
+        Message.all_tenants.filter(pk__in=[m.pk for m in messages if m.pk != message.pk],
+                                   status=MessageStatus.QUEUED).update(send_after=timezone.now() + timedelta(hours=1))
+        Message.all_tenants.filter(pk=message.pk).update(send_after=timezone.now())
+        send_due_messages()
+    ids = [Message.all_tenants.get(pk=m.pk).provider_message_id for m in messages]
+    assert all(ids) and len(set(ids)) == 3, ids
+    second = Message.all_tenants.get(pk=messages[1].pk)
+    assert post("postmark", {**postmark_events(second)["bounced"], "Metadata": {}}).status_code == 200
+    assert [Message.all_tenants.get(pk=m.pk).status for m in messages] == [MessageStatus.SENT, MessageStatus.BOUNCED,
+                                                                           MessageStatus.SENT]
