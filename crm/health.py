@@ -17,6 +17,7 @@ def database_ok():
     try:
         pool = getattr(connection, "pool", None) if connection.settings_dict.get("OPTIONS", {}).get("pool") else None
         if pool is not None:
+            pool.open()  # Django opens its pool at the first query; a probe may come before any (idempotent)
             with pool.connection(timeout=DATABASE_WAIT) as conn:
                 conn.execute("SELECT 1")
         else:

@@ -27,6 +27,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ..processes import free_port, wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 MAX_CONNECTIONS = 40
 POOL_MAX = 4
@@ -42,21 +44,6 @@ SMTP_LATENCY = 0.3
 # Variables of the calling environment that would change what the servers do.
 SCRUBBED = {"SILVERPOOL_TESTING", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_ALLOW_ASYNC_UNSAFE", "API_RATE_LIMIT",
             "EMAIL_PROVIDER", "EMAIL_BACKEND", "OUTBOX_EMAIL_BACKEND", "DATABASE_URL", "REDIS_URL"}
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 # --- Servers of the test's own ------------------------------------------------------------------
@@ -116,7 +103,7 @@ def redis_server(workdir):
     process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                                 "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert wait_for(lambda: _answers(port), 10), "redis-server did not start"
+        assert wait_until(lambda: _answers(port), 10, step=0.1), "redis-server did not start"
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()
@@ -371,9 +358,9 @@ def test_an_api_burst_while_workers_send_stays_within_the_connection_budget(depl
             processes.start(name, ["-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency",
                                    str(WORKER_PROCESSES), "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
                                    "--without-heartbeat"], DB_APPLICATION_NAME="sp-worker")
-        assert wait_for(lambda: _answers(web_port), 30), processes.logs()
+        assert wait_until(lambda: _answers(web_port), 30, step=0.1), processes.logs()
         warm_up(web_port)
-        assert wait_for(lambda: sink.received >= 50, 30), "the workers are not sending\n" + processes.logs()
+        assert wait_until(lambda: sink.received >= 50, 30, step=0.1), "the workers are not sending\n" + processes.logs()
         sending_during_burst = sink.received < EMAILS
 
         codes, errors = Counter(), []
@@ -387,7 +374,7 @@ def test_an_api_burst_while_workers_send_stays_within_the_connection_budget(depl
             client.join(90)
         elapsed = time.monotonic() - started
 
-        assert wait_for(lambda: sink.received >= EMAILS, 90), f"{sink.received} of {EMAILS} emails delivered"
+        assert wait_until(lambda: sink.received >= EMAILS, 90, step=0.1), f"{sink.received} of {EMAILS} emails delivered"
         time.sleep(1)  # a duplicate would arrive now
     finally:
         watch.stop()
@@ -432,7 +419,7 @@ def test_the_development_server_keeps_to_the_budget_however_many_browser_connect
     try:
         processes.start("runserver", ["manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
                         SILVERPOOL_ENV="development", DB_APPLICATION_NAME="sp-runserver")
-        assert wait_for(lambda: _answers(port), 30), processes.logs()
+        assert wait_until(lambda: _answers(port), 30, step=0.1), processes.logs()
         browsers = [threading.Thread(target=browser, args=(25,)) for _ in range(CLIENTS)]
         for thread in browsers:
             thread.start()

@@ -28,18 +28,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
 
+from ..processes import free_port
 from . import replay
 from .client import Browser, parse
 
 SERVICES = ("migrate", "web", "worker", "beat")
 PROBLEM = re.compile(r"Traceback|\bERROR\b|\bCRITICAL\b")
 HASHED = re.compile(r"\.[0-9a-f]{12}\.\w+$")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Sink:

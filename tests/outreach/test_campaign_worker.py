@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from outreach.models import Campaign, CampaignRun, EmailTemplate, Message, Messa
 from outreach.tasks import run_due_campaigns
 from talentpools.services import pool_create
 
+from .. import processes
 from ..conftest import make_tenant
 from ..factories import CandidateFactory
 
@@ -84,24 +84,8 @@ def start_worker(provider, name):
     )
 
 
-def stop_worker(process):
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 def wait_until(predicate, timeout=WAIT, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
+    return processes.wait_until(predicate, timeout, step)
 
 
 @pytest.fixture
@@ -252,7 +236,7 @@ def test_a_campaign_to_a_smart_pool_reaches_exactly_the_eligible_and_one_click_k
         assert sorted(everything) == sorted(["ada@example.test"] + ["grace@example.test", "linus@example.test"] * 2)
     finally:
         for process in workers:
-            stop_worker(process)
+            processes.stop_process(process)
 
 
 def test_every_campaign_email_carries_the_preference_link_and_the_postal_address(tenant_a, provider, settings,

@@ -9,7 +9,6 @@ The worker sends to the fake provider on 127.0.0.1; the test plays the beat's 10
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,16 +23,12 @@ from django.db import connection
 
 from outreach.fake_provider import FakeProvider
 
+from ..processes import free_port, stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 300
 TICK = 10  # seconds, as the beat's outbox tick
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Cluster:
@@ -182,13 +177,7 @@ def test_a_postgresql_restart_mid_run_loses_nothing_sends_nothing_twice_and_send
         assert _attempts(cluster.url) == {1: MESSAGES}, "a database error is not charged as an attempt"
     finally:
         celery_app.conf.task_always_eager = eager
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=10)
+        stop_process(worker)
 
 
 def _query(url, sql):
@@ -321,10 +310,4 @@ def test_a_redis_outage_loses_no_decision_and_its_email_goes_once_redis_is_back(
         conf.task_always_eager, conf.broker_url, conf.broker_write_url = saved
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=10)
+        stop_process(worker)

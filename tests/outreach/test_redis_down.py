@@ -6,7 +6,6 @@ worker in its own process; the test plays the beat's ticks.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from ..processes import stop_process
 from .test_faults import ROOT, TICK, _use_broker, django_environment, provider, redis_server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -155,10 +155,4 @@ def test_with_redis_down_nothing_answers_5xx_and_every_email_goes_once_it_is_bac
         conf.task_always_eager, conf.broker_url, conf.broker_write_url = saved
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=10)
+        stop_process(worker)

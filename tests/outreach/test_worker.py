@@ -23,6 +23,7 @@ from outreach.services import queue_email, review_approve
 
 from ..conftest import make_tenant
 from ..factories import CandidateFactory
+from ..processes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,15 +93,6 @@ def workers():
     yield start
     for worker in started:
         worker.stop()
-
-
-def wait_until(predicate, timeout=45, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 def test_a_rejection_through_the_api_is_sent_once_by_a_worker_and_a_bounce_marks_the_candidate(
