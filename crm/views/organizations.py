@@ -120,17 +120,15 @@ def members(request, org_slug):
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation, token = services.invitation_create(
+            invitation, _ = services.invitation_create(
                 organization=request.organization, email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"], actor=request.user,
             )
         except ServiceError as error:
             form.add_error(error.field, error.message)
         else:
-            link = services.invitation_link(token)
             messages.success(request, f"Invitation sent to {invitation.email}.")
-            return render(request, "crm/settings/invitation_sent.html",
-                          {"invitation": invitation, "link": link, "tab": "members"})
+            return render(request, "crm/settings/invitation_sent.html", {"invitation": invitation, "tab": "members"})
     context = {
         "form": form,
         "members": selectors.members(),
