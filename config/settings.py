@@ -226,6 +226,7 @@ CELERY_BEAT_SCHEDULE = {
     "consent-retention": {"task": "consent.tasks.consent_retention_daily", "schedule": 24 * 3600.0},
     "consent-renewals": {"task": "consent.tasks.ask_pending_renewals", "schedule": 60.0},
     "lost-work": {"task": "crm.tasks.requeue_lost_work", "schedule": 120.0},
+    "account-emails": {"task": "crm.tasks.send_account_emails", "schedule": 15.0},
 }
 
 # --- Accounts (django-allauth) ---------------------------------------------------------

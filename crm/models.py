@@ -753,3 +753,43 @@ class Operation(TenantModel):
     @property
     def finished(self):
         return self.status in (OperationStatus.DONE, OperationStatus.FAILED)
+
+
+# --- Account emails -------------------------------------------------------------------------
+
+class AccountEmailStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    # A worker stopped while sending it: it may or may not have been delivered, so it is never sent again.
+    NEEDS_REVIEW = "needs_review", "Needs review"
+
+
+class AccountEmail(TenantModel):
+    """An email to a (future) member, written with the action that causes it and sent by a worker.
+
+    The body may carry a one-time link: it is blanked once the email is sent or given up.
+    """
+
+    invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="emails")
+    to_email = models.EmailField()
+    subject = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=AccountEmailStatus.choices, default=AccountEmailStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    send_after = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["send_after"], condition=models.Q(status="queued"), name="account_email_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} → {self.to_email}"

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from .filters import SORTS
@@ -11,6 +11,7 @@ from .models import (
     CLOSED_STAGES,
     OPEN_STAGES,
     PIPELINE,
+    AccountEmail,
     Activity,
     ApiKey,
     Application,
@@ -33,9 +34,15 @@ def members():
 
 
 def pending_invitations():
+    """Pending invitations, each with its latest email's `email_status`, `email_attempts` and `email_error`."""
+    latest_email = AccountEmail.all_tenants.filter(invitation=OuterRef("pk")).order_by("-created_at", "-id")
     return Invitation.objects.filter(
         accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    ).select_related("invited_by")
+    ).select_related("invited_by").annotate(
+        email_status=Subquery(latest_email.values("status")[:1]),
+        email_attempts=Subquery(latest_email.values("attempts")[:1]),
+        email_error=Subquery(latest_email.values("last_error")[:1]),
+    )
 
 
 def api_keys():

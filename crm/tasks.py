@@ -51,6 +51,14 @@ def delete_organization(self, *, organization_id):
     return deleted
 
 
+@shared_task(acks_late=True)
+def send_account_emails():
+    """Send the account emails that are due (nudged after an invitation commits, and by the beat)."""
+    from .account_emails import send_due
+
+    return send_due()
+
+
 @shared_task
 def requeue_lost_work():
     """Beat: send again what a lost nudge left waiting (operations, organization deletions)."""

@@ -4,13 +4,12 @@ import secrets
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from ..account_emails import account_email_queue, cancel_for_invitation
 from ..audit import audit
 from ..events import organization_created
 from ..links import site_link
@@ -81,14 +80,13 @@ def invitation_link(token):
     return site_link("invitation_accept", token=token)
 
 
-def _send_invitation_email(invitation, token, organization):
-    link = invitation_link(token)
-    context = {"organization": organization, "invitation": invitation, "link": link}
-    send_mail(
+def _queue_invitation_email(invitation, token, organization):
+    """Written with the invitation; a worker sends it (the plain token lives only in this body)."""
+    context = {"organization": organization, "invitation": invitation, "link": invitation_link(token)}
+    return account_email_queue(
+        organization=organization, invitation=invitation, to_email=invitation.email,
         subject=f"You are invited to join {organization.name} on Silverpool",
-        message=render_to_string("crm/email/invitation.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[invitation.email],
+        body=render_to_string("crm/email/invitation.txt", context),
     )
 
 
@@ -116,7 +114,7 @@ def invitation_create(*, organization, email, role, actor):
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
     audit("member.invited", actor=actor, obj=invitation, details={"email": email, "role": role})
-    transaction.on_commit(lambda: _send_invitation_email(invitation, token, organization))
+    _queue_invitation_email(invitation, token, organization)
     return invitation, token
 
 
@@ -171,6 +169,7 @@ def invitation_revoke(*, invitation, actor):
         raise ServiceError("Only a pending invitation can be revoked.")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
+    cancel_for_invitation(invitation)
     audit("member.invitation_revoked", actor=actor, obj=invitation, details={"email": invitation.email})
 
 
