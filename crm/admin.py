@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from .models import ApiKey, AuditEvent, Invitation, Membership, Organization, User
+from .models import AccountEmail, ApiKey, AuditEvent, Invitation, Membership, Organization, User
 
 
 class TenantAdmin(admin.ModelAdmin):
@@ -42,6 +42,22 @@ class MembershipAdmin(TenantAdmin):
 class InvitationAdmin(TenantAdmin):
     list_display = ["email", "organization", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
     exclude = ["token_hash"]
+
+
+@admin.register(AccountEmail)
+class AccountEmailAdmin(TenantAdmin):
+    """Read-only: what was sent to whom, and why an email was not; the body (a one-time link) is not shown."""
+
+    list_display = ["created_at", "to_email", "subject", "organization", "status", "attempts", "last_error", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["to_email", "subject"]
+    exclude = ["body"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ApiKey)
