@@ -308,6 +308,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Silverpool <no-reply@silverpool.
 OUTBOX_EMAIL_BACKEND = env("OUTBOX_EMAIL_BACKEND", EMAIL_BACKEND if (EMAIL_PROVIDER or EMAIL_URL)
                            else "outreach.fake_provider.EmailBackend")
 OUTBOX_SEND_CONCURRENCY = int(env("OUTBOX_SEND_CONCURRENCY", "16"))  # provider calls in flight per worker
+# An SMTP server that stops answering must not hold a send thread for ever (Django waits without end by default).
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "30"))
 OUTBOX_SENDING_TIMEOUT = int(env("OUTBOX_SENDING_TIMEOUT", "300"))  # seconds before a stuck send is looked at
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
