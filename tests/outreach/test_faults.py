@@ -230,6 +230,17 @@ class RedisServer:
             self.process.wait(timeout=10)
 
 
+def start_worker_on_test_database(provider, redis_url, name):
+    """One Celery worker process on the test's own database and the given Redis, sending to `provider`."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    environ = django_environment(parts._replace(path="/" + connection.settings_dict["NAME"]).geturl(), provider)
+    environ["REDIS_URL"] = redis_url
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--concurrency", "1",
+         "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=environ, start_new_session=True)
+
+
 @pytest.fixture
 def redis_server():
     server = RedisServer()
@@ -267,13 +278,7 @@ def test_a_redis_outage_loses_no_decision_and_its_email_goes_once_redis_is_back(
                                          candidate=CandidateFactory(organization=tenant.organization,
                                                                     email="grace@outage.test"))
         reason = RejectionReason.objects.filter(active=True).first()
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    environ = django_environment(parts._replace(path="/" + connection.settings_dict["NAME"]).geturl(), provider)
-    environ["REDIS_URL"] = redis_server.url
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--concurrency", "1",
-         "-n", "redis-outage@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=environ, start_new_session=True)
+    worker = start_worker_on_test_database(provider, redis_server.url, "redis-outage")
     saved = _use_broker(redis_server.url)
     try:
         time.sleep(3)  # the worker is connected and idle

