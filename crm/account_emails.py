@@ -8,8 +8,6 @@ sent again: it is marked failed or `needs_review` with the reason, shown on the 
 """
 
 import logging
-import smtplib
-import socket
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import AccountEmail, AccountEmailStatus
+from .provider_outcome import RETRY, UNKNOWN, ProviderUnreachable, provider_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +24,6 @@ MAX_ATTEMPTS = 8
 BATCH_SIZE = 50
 # A row still `sending` after this long was left by a worker that stopped.
 STALE_AFTER = timedelta(minutes=5)
-
-RETRY, FAILED, UNKNOWN = "retry", "failed", "unknown"
-_NOT_TAKEN = (ConnectionRefusedError, socket.gaierror, smtplib.SMTPConnectError)
-
 
 def account_email_queue(*, organization, to_email, subject, body, invitation=None):
     """Write an email in the current transaction; a worker is nudged once it commits."""
@@ -67,33 +62,12 @@ def flag_stale(now=None):
     return flagged
 
 
-def outcome_of(error):
-    """RETRY when the error proves the email was not taken, FAILED when it never will be, else UNKNOWN."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in error.recipients.values()]
-        return RETRY if codes and all(400 <= code < 500 for code in codes) else FAILED
-    if isinstance(error, smtplib.SMTPResponseException):
-        return RETRY if 400 <= error.smtp_code < 500 or isinstance(error, smtplib.SMTPConnectError) else FAILED
-    if isinstance(error, smtplib.SMTPServerDisconnected) and "connect() first" in str(error):
-        return RETRY
-    status = getattr(error, "status_code", None)  # anymail's API errors
-    if isinstance(status, int) and not 200 <= status < 300:
-        return RETRY if status >= 500 or status == 429 else FAILED
-    if isinstance(error, _NOT_TAKEN) or isinstance(error.__cause__, _NOT_TAKEN):
-        return RETRY
-    return UNKNOWN
-
-
-class _NotConnected(ConnectionError):
-    """Opening the connection failed: nothing was sent on it."""
-
-
 def _deliver(email):
     provider = get_connection(fail_silently=False)
     try:
         opened = provider.open()  # SMTP connects here: a failure now proves nothing was sent
     except Exception as error:
-        raise _NotConnected(f"{type(error).__name__}: {error}") from error
+        raise ProviderUnreachable(f"{type(error).__name__}: {error}") from error
     try:
         send_mail(email.subject, email.body, settings.DEFAULT_FROM_EMAIL, [email.to_email], connection=provider)
     finally:
@@ -120,9 +94,8 @@ def send_one(email_id):
     try:
         _deliver(email)
     except Exception as error:
-        not_connected = isinstance(error, _NotConnected)
-        outcome = RETRY if not_connected else outcome_of(error)
-        reason = (str(error) if not_connected else f"{type(error).__name__}: {error}")[:300]
+        outcome = provider_outcome(error)
+        reason = (str(error) if isinstance(error, ProviderUnreachable) else f"{type(error).__name__}: {error}")[:300]
         if outcome == RETRY and email.attempts < MAX_ATTEMPTS:
             delay = min(timedelta(seconds=30 * 2 ** (email.attempts - 1)), timedelta(hours=1))
             sending.update(status=AccountEmailStatus.QUEUED, send_after=now + delay, last_error=reason)

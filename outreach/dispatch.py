@@ -26,11 +26,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from crm.links import site_url
+from crm.provider_outcome import FAILED, RETRY, ProviderUnreachable, provider_outcome
 from crm.tenancy import organization_scope
 
 from .context import build_context
 from .models import Message, MessageStatus, Purpose
-from .provider_outcome import FAILED, RETRY, ProviderUnreachable, provider_outcome
 from .rendering import TemplateRenderError, render_email
 from .selectors import refusal
 

@@ -17,10 +17,10 @@ from django.test import Client
 from django.utils import timezone
 
 from crm.models import Candidate
+from crm.provider_outcome import FAILED, RETRY, UNKNOWN, provider_outcome
 from outreach import dispatch
 from outreach.fake_provider import FakeProvider
 from outreach.models import EmailTemplate, Message, MessageEvent, MessageStatus
-from outreach.provider_outcome import FAILED, RETRY, UNKNOWN, provider_outcome
 from outreach.services import queue_email
 from outreach.tasks import send_due_messages
 
