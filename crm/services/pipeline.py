@@ -127,13 +127,35 @@ def _locked(application, expected_version):
     return application
 
 
-def _save_move(application, to_stage, fields=()):
+# Stages that end an application: reaching one records who decided and when (`decided_at`).
+DECIDED_STAGES = [Stage.HIRED, *CLOSED_STAGES]
+
+
+def _decide(application, actor, to_stage):
+    if to_stage in CLOSED_STAGES:
+        application.stage_before_close = application.stage
+    application.decided_at = timezone.now()
+    application.decided_by = actor if isinstance(actor, User) else None
+    application.decided_by_api_key = actor if isinstance(actor, ApiKey) else None
+    application.decider_label = actor_label(actor) if actor is not None else "system"
+    return ["stage_before_close", "decided_at", "decided_by", "decided_by_api_key", "decider_label"]
+
+
+def _save_move(application, to_stage, actor, fields=()):
+    """The one way an application changes stage: every service's move goes through here.
+
+    Reaching a decided stage (hired, rejected, withdrawn, offer declined) records the decision's
+    time and author, which the dashboard's figures and the waiting list read.
+    """
+    fields = list(fields)
+    if to_stage in DECIDED_STAGES:
+        fields += _decide(application, actor, to_stage)
     application.stage = to_stage
     if stage_rank(to_stage) > stage_rank(application.furthest_stage):
         application.furthest_stage = to_stage
     application.moved_at = timezone.now()
     application.version += 1
-    application.save(update_fields=["stage", "furthest_stage", "moved_at", "version", *fields])
+    application.save(update_fields=list(dict.fromkeys(["stage", "furthest_stage", "moved_at", "version", *fields])))
 
 
 @transaction.atomic
@@ -176,29 +198,23 @@ def _check_move(application, to_stage):
 
 @transaction.atomic
 def application_advance(*, application, to_stage, actor, expected_version=None):
-    """Move an open application to another pipeline stage. Moving to where it is changes nothing."""
+    """Move an open application to another pipeline stage (the pages' and the API's move). Moving to where it
+    is changes nothing; reaching `hired` records the decision (`decided_at`, who decided)."""
     application = _locked(application, expected_version)
     if application.stage == to_stage:
         return application
     _check_move(application, to_stage)
     from_stage = application.stage
-    _save_move(application, to_stage)
+    _save_move(application, to_stage, actor)
     _record_move(application, from_stage, to_stage, actor)
     activity_record(
         candidate=application.candidate, kind=ActivityKind.STAGE_CHANGE, actor=actor,
         summary=f"{application.job.title}: {Stage(from_stage).label} → {Stage(to_stage).label}",
         details={"application_id": application.pk, "from": from_stage, "to": to_stage},
     )
+    if to_stage == Stage.HIRED:
+        audit("application.hired", actor=actor, obj=application, details={"job": application.job.title})
     return application
-
-
-def _decide(application, actor, to_stage):
-    application.stage_before_close = application.stage
-    application.decided_at = timezone.now()
-    application.decided_by = actor if isinstance(actor, User) else None
-    application.decided_by_api_key = actor if isinstance(actor, ApiKey) else None
-    application.decider_label = actor_label(actor) if actor is not None else "system"
-    return ["stage_before_close", "decided_at", "decided_by", "decided_by_api_key", "decider_label"]
 
 
 def _earn_silver_medal(application, why):
@@ -234,13 +250,12 @@ def application_reject(*, application, reason, note="", actor, expected_version=
         raise ServiceError(f"A {application.get_stage_display().lower()} application cannot be rejected.",
                            field="stage")
     from_stage = application.stage
-    fields = _decide(application, actor, Stage.REJECTED)
     application.rejection_reason = reason
     application.rejection_note = note
     application.notice_plan = notice_plan
     application.notice_skip_reason = notice_skip_reason if notice_plan == NoticePlan.NONE else ""
     application.notice_template_id = notice_template_id
-    _save_move(application, Stage.REJECTED, [*fields, "rejection_reason", "rejection_note", "notice_plan",
+    _save_move(application, Stage.REJECTED, actor, ["rejection_reason", "rejection_note", "notice_plan",
                                              "notice_skip_reason", "notice_template_id"])
     _record_move(application, from_stage, Stage.REJECTED, actor, note=reason.label)
     activity_record(candidate=application.candidate, kind=ActivityKind.STAGE_CHANGE, actor=actor,
@@ -268,11 +283,10 @@ def application_decline_offer(*, application, reason, note="", actor, expected_v
         raise ServiceError("The offer is already recorded as declined.", field="stage")
     if application.stage != Stage.OFFER:
         raise ServiceError("Only an application at the offer stage can decline the offer.", field="stage")
-    fields = _decide(application, actor, Stage.OFFER_DECLINED)
     application.offer_declined_reason = reason
     application.offer_declined_note = note
     application.notice_plan = notice_plan
-    _save_move(application, Stage.OFFER_DECLINED, [*fields, "offer_declined_reason", "offer_declined_note",
+    _save_move(application, Stage.OFFER_DECLINED, actor, ["offer_declined_reason", "offer_declined_note",
                                                    "notice_plan"])
     _record_move(application, Stage.OFFER, Stage.OFFER_DECLINED, actor, note=OfferDeclinedReason(reason).label)
     activity_record(candidate=application.candidate, kind=ActivityKind.REPLY, actor=actor,
@@ -292,8 +306,7 @@ def application_withdraw(*, application, note="", actor, expected_version=None):
     if application.stage not in OPEN_STAGES:
         raise ServiceError("Only an open application can be withdrawn.", field="stage")
     from_stage = application.stage
-    fields = _decide(application, actor, Stage.WITHDRAWN)
-    _save_move(application, Stage.WITHDRAWN, fields)
+    _save_move(application, Stage.WITHDRAWN, actor)
     _record_move(application, from_stage, Stage.WITHDRAWN, actor, note=note)
     activity_record(candidate=application.candidate, kind=ActivityKind.STAGE_CHANGE, actor=actor,
                     summary=f"{application.job.title}: withdrew", details={"application_id": application.pk})
