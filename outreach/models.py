@@ -112,6 +112,8 @@ class Message(TenantModel):
     status = models.CharField(max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     status_reason = models.CharField(max_length=300, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
+    # The random part of the per-message reply address (outreach.inbound); set when it is first sent.
+    reply_token = models.CharField(max_length=32, blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     provider_call_started_at = models.DateTimeField(null=True, blank=True)
@@ -131,6 +133,8 @@ class Message(TenantModel):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "unique_key"], name="message_unique_key"),
+            models.UniqueConstraint(fields=["reply_token"], condition=~models.Q(reply_token=""),
+                                    name="message_reply_token"),
         ]
         indexes = [
             models.Index(fields=["send_after"], condition=models.Q(status="queued"), name="message_due"),
@@ -165,6 +169,45 @@ class MessageEvent(TenantModel):
     class Meta:
         ordering = ["occurred_at", "id"]
         constraints = [models.UniqueConstraint(fields=["organization", "event_id"], name="message_event_unique")]
+
+
+class Reply(TenantModel):
+    """An email a candidate sent back to one of our messages (found by its reply address; see outreach.inbound)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="replies")
+    candidate = models.ForeignKey("crm.Candidate", on_delete=models.CASCADE, related_name="replies")
+    received_at = models.DateTimeField()
+    from_email = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True)
+    # An out-of-office or other automatic answer: shown, never counted as a reply nor forwarded.
+    auto_reply = models.BooleanField(default=False)
+    # The person asked not to be written to again: listed for a recruiter, never acted on by itself.
+    stop_request = models.BooleanField(default=False)
+    stop_reviewed_at = models.DateTimeField(null=True, blank=True)
+    stop_reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="+")
+    provider = models.CharField(max_length=40)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    message_id_header = models.CharField(max_length=300, blank=True)
+    # What makes a replayed inbound post the same reply: its Message-ID, else the provider's id for it.
+    dedupe_key = models.CharField(max_length=300)
+    forward_email = models.ForeignKey("crm.AccountEmail", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "replies"
+        constraints = [models.UniqueConstraint(fields=["organization", "dedupe_key"], name="reply_once")]
+        indexes = [
+            models.Index(fields=["message"], name="reply_message"),
+            models.Index(fields=["organization", "-received_at"], condition=models.Q(
+                stop_request=True, stop_reviewed_at__isnull=True), name="reply_stop_to_review"),
+        ]
+
+    def __str__(self):
+        return f"Reply to {self.message_id} ({self.received_at:%Y-%m-%d %H:%M})"
 
 
 # --- Campaigns ---------------------------------------------------------------------------------
