@@ -13,7 +13,7 @@ from crm.services import ServiceError
 from crm.tenancy import organization_scope
 
 from . import services, tokens
-from .models import ConsentPurpose, ConsentState, Frequency, PendingOptIn, PurposeKey, Source, State
+from .models import ConsentPurpose, ConsentState, Frequency, PendingOptIn, Source, State
 
 JOIN_LIMIT_PER_IP = 10  # an hour
 JOIN_LIMIT_PER_EMAIL = 3  # an hour
@@ -180,18 +180,49 @@ def confirm(request, token):
     return render(request, "consent/public/confirm.html", {"organization": organization, "pending": pending})
 
 
+def _preference_rows(candidate, purposes, form, now):
+    """One row per active purpose, the talent pool first: its words, its state and the form's field."""
+    states = {s.purpose_id: s for s in ConsentState.objects.filter(candidate=candidate)}
+    language = candidate.language or candidate.organization.default_language
+    rows = []
+    for purpose in purposes:
+        state = states.get(purpose.pk)
+        text = services.current_text(purpose, language)
+        rows.append({
+            "purpose": purpose, "text": text.text if text else "", "state": state,
+            "active": services.in_force(state, now), "pending": state is not None and state.state == State.PENDING,
+            "field": form[f"frequency_{purpose.key}" if purpose.is_topic else "talent_pool"],
+        })
+    rows.sort(key=lambda row: (row["purpose"].is_topic, row["purpose"].position))
+    return rows
+
+
+def _preferences_initial(candidate, purposes, now):
+    states = {s.purpose_id: s for s in ConsentState.objects.filter(candidate=candidate)}
+    initial = {}
+    for purpose in purposes:
+        state = states.get(purpose.pk)
+        active = services.in_force(state, now)
+        if purpose.is_topic:
+            initial[f"frequency_{purpose.key}"] = state.frequency if active else ""
+        else:
+            initial["talent_pool"] = "keep" if active else "withdraw"
+    return initial
+
+
 @never_cache  # personal data: no browser or proxy keeps a copy
 @require_http_methods(["GET", "POST"])
 def preferences(request, token):
+    from django.utils import timezone
+
+    from .forms import PreferencesForm
+
     organization, candidate, _ = from_token("prefs", token)
-    with organization_scope(organization):
-        saved = False
+    with organization_scope(organization), timezone.override(organization.time_zone):
+        purposes = list(ConsentPurpose.objects.filter(active=True))
+        done, form, status = "", None, 200
         if request.method == "POST":
-            choices = {}
-            for key in PurposeKey.values:
-                value = request.POST.get(f"frequency_{key}")
-                if value is not None and value in ("", *Frequency.values):
-                    choices[key] = value
+            evidence = {"ip_address": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")}
             if request.POST.get("copy"):
                 services.send_data_copy(candidate=candidate)
                 return render(request, "consent/public/copy_sent.html", {"organization": organization})
@@ -204,16 +235,30 @@ def preferences(request, token):
                 return render(request, "consent/public/erase_confirm.html", {"organization": organization})
             if request.POST.get("renew"):
                 services.renew_all(candidate=candidate)
+                done = "renewed"
             elif request.POST.get("withdraw_all"):
-                services.unsubscribe(candidate=candidate, topic_key=None, source=Source.PREFERENCE_CENTRE)
+                services.stop_every_email(candidate=candidate, source=Source.PREFERENCE_CENTRE, **evidence)
+                done = "stopped"
             else:
-                services.preferences_update(candidate=candidate, choices=choices)
-            saved = True
-        states = list(ConsentState.objects.filter(candidate=candidate).select_related("purpose").order_by(
-            "purpose__position"))
+                form = PreferencesForm(request.POST, purposes=purposes)
+                if form.is_valid():
+                    topics, talent_pool = form.changes()
+                    try:
+                        services.preferences_update(candidate=candidate, topics=topics, talent_pool=talent_pool,
+                                                    **evidence)
+                    except ServiceError as error:
+                        form.add_error(None, error.message)
+                if form.errors:
+                    status = 400
+                else:
+                    done, form = "saved", None
+        now = timezone.now()
+        if form is None:
+            form = PreferencesForm(initial=_preferences_initial(candidate, purposes, now), purposes=purposes)
+        rows = _preference_rows(candidate, purposes, form, now)
     return render(request, "consent/public/preferences.html", {
-        "organization": organization, "candidate": candidate, "states": states, "saved": saved,
-        "frequencies": Frequency.choices, "granted": State.GRANTED})
+        "organization": organization, "candidate": candidate, "rows": rows, "form": form, "done": done,
+        "any_active": any(row["active"] for row in rows)}, status=status)
 
 
 @never_cache  # personal data: no browser or proxy keeps a copy
@@ -228,7 +273,11 @@ def unsubscribe(request, token):
             raise Http404("This link is not valid.")
         done = False
         if request.method == "POST":
-            services.unsubscribe(candidate=candidate, topic_key=None if request.POST.get("everything") else topic)
+            if request.POST.get("everything"):
+                # The page promises no more emails: the talent-pool consent (re-engagement check-ins) goes too.
+                services.stop_every_email(candidate=candidate, source=Source.UNSUBSCRIBE_LINK)
+            else:
+                services.unsubscribe(candidate=candidate, topic_key=topic)
             done = True
     return render(request, "consent/public/unsubscribe.html", {
         "organization": organization, "purpose": purpose, "done": done, "token": token,

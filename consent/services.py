@@ -247,26 +247,72 @@ def unsubscribe(*, candidate, topic_key, source=Source.UNSUBSCRIBE_LINK, note=""
     return [topic_key]
 
 
+def in_force(state, now):
+    """Granted and not past its expiry: what the marketing rule counts as consent."""
+    return state is not None and state.state == State.GRANTED and (state.expires_at is None or state.expires_at > now)
+
+
 @transaction.atomic
-def preferences_update(*, candidate, choices):
-    """The preference centre: `choices` maps topic keys to a frequency, or "" to withdraw."""
+def preferences_update(*, candidate, topics=None, talent_pool=None, ip_address=None, user_agent="", now=None):
+    """The preference centre, reached through the person's own signed link (which proves the address is theirs).
+
+    `topics` maps topic keys to a frequency, which turns the topic on (a new, withdrawn or expired one is granted
+    again) or changes how often, or to "" to stop it; topics left out do not change. `talent_pool` True keeps the
+    profile for future jobs (granting that consent if it is not valid now), False withdraws it, None leaves it.
+    Every change is a ledger row with source "preference centre". Returns the keys that changed.
+    """
+    now = now or timezone.now()
+    topics = dict(topics or {})
+    purposes = {p.key: p for p in ConsentPurpose.objects.filter(active=True)}
+    unknown = sorted(k for k in topics if k not in purposes or not purposes[k].is_topic)
+    if unknown:
+        raise ServiceError(f"Unknown topics: {', '.join(unknown)}.", field="topics")
+    bad = sorted(k for k, v in topics.items() if v not in ("", *Frequency.values))
+    if bad:
+        raise ServiceError("Choose weekly, monthly or quarterly, or no emails.", field=f"frequency_{bad[0]}")
+    wanted = {**topics}
+    if talent_pool is not None and PurposeKey.TALENT_POOL in purposes:
+        wanted[PurposeKey.TALENT_POOL] = talent_pool
+    states = {s.purpose.key: s for s in ConsentState.objects.select_for_update().filter(
+        candidate=candidate, purpose__key__in=list(wanted)).select_related("purpose")}
+    evidence = {"ip_address": ip_address, "user_agent": user_agent or ""}
     changed = []
-    for state in ConsentState.objects.filter(candidate=candidate).select_related("purpose"):
-        wanted = choices.get(state.purpose.key)
-        if wanted is None or not state.purpose.is_topic:
-            continue
-        if wanted == "" and state.state == State.GRANTED:
-            record(candidate=candidate, purpose=state.purpose, action=Action.WITHDRAWN,
-                   source=Source.PREFERENCE_CENTRE)
-            changed.append(state.purpose.key)
-        elif wanted and state.state == State.GRANTED and wanted != state.frequency:
-            record(candidate=candidate, purpose=state.purpose, action=Action.FREQUENCY_CHANGED,
-                   source=Source.PREFERENCE_CENTRE, frequency=wanted)
-            changed.append(state.purpose.key)
+    for key, value in wanted.items():
+        purpose, state = purposes[key], states.get(key)
+        if value == "" or value is False:
+            if in_force(state, now):
+                record(candidate=candidate, purpose=purpose, action=Action.WITHDRAWN, source=Source.PREFERENCE_CENTRE,
+                       now=now, **evidence)
+                changed.append(key)
+        elif not in_force(state, now):
+            record(candidate=candidate, purpose=purpose, action=Action.CONFIRMED, source=Source.PREFERENCE_CENTRE,
+                   frequency=value if purpose.is_topic else "", now=now, **evidence)
+            changed.append(key)
+        elif purpose.is_topic and value != state.frequency:
+            record(candidate=candidate, purpose=purpose, action=Action.FREQUENCY_CHANGED,
+                   source=Source.PREFERENCE_CENTRE, frequency=value, now=now, **evidence)
+            changed.append(key)
     if changed:
         activity_record(candidate=candidate, kind=ActivityKind.CONSENT, actor=None,
-                        summary="Changed email preferences: " + ", ".join(changed))
+                        summary="Changed email preferences: " + ", ".join(str(purposes[k]) for k in changed))
     return changed
+
+
+@transaction.atomic
+def stop_every_email(*, candidate, source, ip_address=None, user_agent="", note=""):
+    """What "Stop every email" does: every topic AND the talent-pool consent are withdrawn, so no campaign of any topic,
+    re-engagement check-ins included, can reach the person. Emails about their own requests (an application,
+    a data copy, a new opt-in's confirmation) are not marketing and still go. Returns the withdrawn keys."""
+    withdrawn = []
+    for state in ConsentState.objects.select_for_update().filter(
+            candidate=candidate, state__in=[State.GRANTED, State.PENDING]).select_related("purpose"):
+        record(candidate=candidate, purpose=state.purpose, action=Action.WITHDRAWN, source=source,
+               ip_address=ip_address, user_agent=user_agent, note=note)
+        withdrawn.append(state.purpose.key)
+    if withdrawn:
+        activity_record(candidate=candidate, kind=ActivityKind.CONSENT, actor=None,
+                        summary="Stopped every email (every topic and the talent pool withdrawn)")
+    return withdrawn
 
 
 @transaction.atomic
