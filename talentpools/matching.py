@@ -39,6 +39,18 @@ class Match:
         return "; ".join(self.reasons)
 
 
+def already_applied(*, job=None, candidate=None):
+    """The applications that keep a person and a job apart in matching: any application of theirs to it,
+    in the pipeline, rejected, withdrawn or hired. The Matches page and the job-offer digest both leave
+    these pairs out, so nobody is offered a job they applied to."""
+    applications = Application.objects.all()
+    if job is not None:
+        applications = applications.filter(job=job)
+    if candidate is not None:
+        applications = applications.filter(candidate=candidate)
+    return applications
+
+
 def job_tag_ids(job):
     return list(JobTag.objects.filter(job=job).values_list("tag_id", flat=True))
 
@@ -77,7 +89,7 @@ def _shortlist(organization_id, job, skills, tags, limit, minimum):
         LIMIT %(limit)s
     """
     # Who is in this job's pipeline already (a few hundred at most) is left out after the ranking.
-    in_pipeline = set(Application.objects.filter(job=job).values_list("candidate_id", flat=True))
+    in_pipeline = set(already_applied(job=job).values_list("candidate_id", flat=True))
     params = {"org": organization_id, "skills": skills, "tags": tags, "seniority": job.seniority or "",
               "nearby": nearby, "limit": limit + len(in_pipeline),
               **{f"skill{i}": skill for i, skill in enumerate(skills)},
@@ -165,9 +177,13 @@ def open_jobs_for_matching():
 
 
 def jobs_for_candidate(candidate, jobs, *, limit=5):
-    """The jobs (from `open_jobs_for_matching`) that match `candidate`, best first, scored as `job_matches` does."""
+    """The jobs (from `open_jobs_for_matching`) that match `candidate`, best first, scored as `job_matches` does;
+    never a job they applied to (`already_applied`)."""
+    applied = set(already_applied(candidate=candidate).values_list("job_id", flat=True))
     scored = []
     for job in jobs:
+        if job.pk in applied:
+            continue
         skills = len(job.match_skills & set(candidate.skills))
         tags = len(job.match_tags & set(candidate.tag_ids))
         if not skills and not tags:
@@ -178,12 +194,23 @@ def jobs_for_candidate(candidate, jobs, *, limit=5):
 
 
 def matching_any_open_job(queryset, jobs):
-    """Narrow a candidate queryset to those who match at least one of `jobs` (the digest's audience)."""
+    """Narrow a candidate queryset to those who match at least one of `jobs` they never applied to (the digest's
+    audience: `jobs_for_candidate` would find nothing to offer the others)."""
     skills = sorted(set().union(*[job.match_skills for job in jobs]))
     tags = sorted(set().union(*[job.match_tags for job in jobs]))
-    condition = Q(pk__in=[])
+    any_job = Q(pk__in=[])
     if skills:
-        condition |= Q(skills__overlap=skills)
+        any_job |= Q(skills__overlap=skills)
     if tags:
-        condition |= Q(tag_ids__overlap=tags)
-    return queryset.filter(condition)
+        any_job |= Q(tag_ids__overlap=tags)
+    condition = Q(pk__in=[])
+    for job in jobs:
+        matches = Q(pk__in=[])
+        if job.match_skills:
+            matches |= Q(skills__overlap=sorted(job.match_skills))
+        if job.match_tags:
+            matches |= Q(tag_ids__overlap=sorted(job.match_tags))
+        # A job's applicants are few: PostgreSQL hashes them once per job.
+        condition |= matches & ~Q(pk__in=already_applied(job=job).values("candidate_id"))
+    # The union's overlap can use the arrays' indexes; the per-job test then runs on those rows only.
+    return queryset.filter(any_job).filter(condition)
