@@ -6,10 +6,14 @@ class ConsentConfig(AppConfig):
     verbose_name = "Consent"
 
     def ready(self):
+        from crm.erasure import register_eraser, register_export_section
         from crm.events import organization_created
         from crm.panels import register_candidate_panel
 
-        from . import views
+        from . import rights, views
+
+        register_eraser("consent.evidence", rights.erase_consent, order=30)
+        register_export_section("consent", rights.export_consent, order=20)
 
         organization_created.connect(_defaults, dispatch_uid="consent.defaults")
         register_candidate_panel("consent", order=20, render=views.consent_panel)

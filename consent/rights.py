@@ -1,92 +1,102 @@
-"""A candidate's rights: a copy of everything held about them, and erasure."""
+"""A candidate's rights: a copy of everything held about them, and erasure.
+
+Both go through the registries of `crm.erasure`: each app registers, in its AppConfig.ready(),
+its sections of the copy and what it erases, so that no app reaches into a higher one.
+"""
 
 import csv
 import io
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from crm.audit import audit
-from crm.models import Activity, Application, AuditEvent, FeedbackNote
+from crm.erasure import erase_person, export_person, iso
 from crm.services.suppression import suppression_add
 
-from .models import ConsentRecord, PendingOptIn
-
-PROFILE_FIELDS = ["first_name", "last_name", "email", "phone", "language", "location", "headline", "seniority",
-                  "skills", "linkedin_url", "portfolio_url", "source", "external_id", "do_not_contact",
-                  "do_not_contact_reason", "email_status", "silver_medalist", "last_activity_at", "created_at"]
-
-
-def _iso(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
+from .models import ConsentEvidence, ConsentRecord, ConsentState, PendingOptIn
 
 
 def candidate_export(candidate):
     """Everything about the candidate that they may read; internal notes stay internal."""
-    from outreach.models import Message
+    return export_person(candidate)
 
-    applications = Application.objects.filter(candidate=candidate).select_related("job", "rejection_reason")
-    return {
-        "profile": {name: _iso(getattr(candidate, name)) for name in PROFILE_FIELDS},
-        "applications": [{
-            "job": a.job.title, "stage": a.stage, "furthest_stage": a.furthest_stage, "applied_at": _iso(a.applied_at),
-            "decided_at": _iso(a.decided_at),
-            "rejection_reason": a.rejection_reason.candidate_text if a.rejection_reason else "",
-            "feedback": [{"strengths": f.candidate_strengths, "areas_to_improve": f.candidate_improvements}
-                         for f in FeedbackNote.objects.filter(application=a, shareable=True)],
-        } for a in applications],
-        "consent": [{"purpose": r.purpose.key, "action": r.action, "source": r.source, "frequency": r.frequency,
-                     "text": r.text.text if r.text else "", "text_version": r.text.version if r.text else None,
-                     "at": _iso(r.created_at)}
-                    for r in ConsentRecord.objects.filter(candidate=candidate).select_related("purpose", "text")],
-        "emails": [{"subject": m.subject, "kind": m.kind, "status": m.status, "sent_at": _iso(m.sent_at)}
-                   for m in Message.objects.filter(candidate=candidate).order_by("created_at")],
-    }
+
+def export_consent(candidate):
+    """The consent ledger, each step with the text agreed to and its evidence (address, browser, note)."""
+    records = ConsentRecord.objects.filter(candidate=candidate).select_related("purpose", "text", "evidence")
+    entries = []
+    for r in records.order_by("created_at", "id"):
+        evidence = getattr(r, "evidence", None)
+        entries.append({
+            "purpose": r.purpose.key, "action": r.action, "source": r.source, "frequency": r.frequency,
+            "text": r.text.text if r.text else "", "text_version": r.text.version if r.text else None,
+            "at": iso(r.created_at),
+            "ip_address": evidence.ip_address if evidence else None,
+            "user_agent": evidence.user_agent if evidence else "",
+            "evidence_note": evidence.note if evidence else "",
+        })
+    return entries
+
+
+def _flat(field, value):
+    """(field, cell) pairs of one value: lists of objects (an email's events) become numbered fields."""
+    from crm.services import csv_safe
+
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        for index, item in enumerate(value, 1):
+            for key, sub in (item.items() if isinstance(item, dict) else [("value", item)]):
+                yield from _flat(f"{field}.{index}.{key}", sub)
+    elif isinstance(value, list):
+        yield field, csv_safe("; ".join(str(v) for v in value))
+    else:
+        yield field, csv_safe(value)
 
 
 def export_csv(data):
-    """The export as one CSV: a section column, then field and value (formula-safe)."""
-    from crm.services import csv_safe
-
+    """The export as one CSV: a section column, then item, field and value (formula-safe)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["section", "item", "field", "value"])
-    for field, value in data["profile"].items():
-        writer.writerow(["profile", "", field, csv_safe(value)])
-    for section in ("applications", "consent", "emails"):
-        for index, item in enumerate(data[section], 1):
+    for section, content in data.items():
+        items = [content] if isinstance(content, dict) else content
+        for index, item in enumerate(items, 1):
             for field, value in item.items():
-                writer.writerow([section, index, field, csv_safe(value if not isinstance(value, list) else
-                                                                 "; ".join(str(v) for v in value))])
+                for name, cell in _flat(field, value):
+                    writer.writerow([section, "" if isinstance(content, dict) else index, name, cell])
     return out.getvalue()
+
+
+def erase_consent(erasure):
+    """The evidence of every consent step (address, browser, note), and join requests made with the address.
+
+    The ledger rows themselves hold no personal text and go with the candidate."""
+    candidate = erasure.candidate
+    evidence = ConsentEvidence.all_tenants.filter(organization_id=erasure.organization_id,
+                                                  record__candidate_id=candidate.pk)
+    removed = evidence.delete()[0]
+    pending = PendingOptIn.all_tenants.filter(organization_id=erasure.organization_id)
+    removed += pending.filter(email__iexact=erasure.email).delete()[0]
+    removed += ConsentState.all_tenants.filter(organization_id=erasure.organization_id,
+                                               candidate_id=candidate.pk).delete()[0]
+    return removed
 
 
 @transaction.atomic
 def candidate_erase(*, candidate, actor, reason):
-    """Erase every personal trace of the candidate; keep a suppression entry and the fact of the erasure."""
-    from outreach.models import Message, MessageEvent
+    """Erase every personal trace of the candidate; keep a suppression entry and the fact of the erasure.
 
+    Each app's registered eraser runs first (crm.erasure), then the candidate row goes."""
     reason = " ".join((reason or "").split())
     if not reason:
         from crm.services import ServiceError
 
         raise ServiceError("Say why the candidate is erased (e.g. “their request of 3 May”).", field="reason")
     email = candidate.email
-    messages = Message.objects.filter(candidate=candidate)
-    MessageEvent.objects.filter(message__in=messages).delete()
-    messages.update(to_email="erased@invalid", subject="", html="", text="", headers={}, context={}, candidate=None,
-                    status_reason="erased")
-    PendingOptIn.objects.filter(email__iexact=email).delete()
-    # Audit rows keep the fact, not the person's data.
-    AuditEvent.objects.filter(organization_id=candidate.organization_id, object_type="Candidate",
-                              object_id=str(candidate.pk)).update(object_repr="(erased)", details={})
-    Activity.objects.filter(candidate=candidate).delete()
-    # A referral line on someone else's timeline names the erased person too.
-    Activity.objects.filter(Q(details__referrer_id=candidate.pk) | Q(details__referred_id=candidate.pk)).delete()
+    erase_person(candidate)
     suppression_add(email=email, reason="erased")
     candidate_id = candidate.pk
-    candidate.delete()  # applications, notes, consent ledger and evidence, tags go with it
+    candidate.delete()  # what no eraser took (consent ledger rows, tags) goes with it
     audit("candidate.erased", actor=actor, details={"candidate_id": candidate_id, "reason": reason,
                                                     "at": timezone.now().isoformat()})
     return candidate_id

@@ -106,7 +106,19 @@ def stored_file(candidate_import):
     return io.BufferedReader(_StoredFile(candidate_import.pk), buffer_size=parsing.CHUNK)
 
 
+def file_removed(candidate_import):
+    """Whether the import's file was dropped by an erasure (nothing more can be read from it)."""
+    return candidate_import.size > 0 and not ImportFileChunk.objects.filter(
+        candidate_import_id=candidate_import.pk).exists()
+
+
+FILE_REMOVED = ("This file was removed when a person in it was erased; upload it again (the erased person's "
+                "line is then refused).")
+
+
 def sample_rows(candidate_import, count=3):
+    if file_removed(candidate_import):
+        return []
     samples = []
     for _, values in parsing.rows(stored_file(candidate_import), _shape(candidate_import)):
         samples.append(values)
@@ -151,6 +163,8 @@ def start(*, candidate_import, write, actor):
         locked = CandidateImport.objects.select_for_update().get(pk=candidate_import.pk)
         allowed = (ImportStatus.CHECKED,) if write else (ImportStatus.UPLOADED, ImportStatus.CHECKED,
                                                          ImportStatus.FAILED)
+        if file_removed(locked):
+            raise ServiceError(FILE_REMOVED, field="status")
         if locked.status not in allowed:
             raise ServiceError("Check the file (the dry run) first." if write and locked.status == "uploaded" else
                                f"This import is {locked.get_status_display().lower()}.", field="status")
@@ -630,3 +644,68 @@ def problems_csv_rows(candidate_import):
 
     return rows()
 
+
+
+# --- Erasure ---------------------------------------------------------------------------------------------
+
+def _lines_naming(candidate_import, erasure):
+    """The lines of the stored file whose cells hold the person's email, full name, or first and last name."""
+    first = erasure.candidate.first_name.strip().lower()
+    last = erasure.candidate.last_name.strip().lower()
+    lines = []
+    for line, values in parsing.rows(stored_file(candidate_import), _shape(candidate_import)):
+        cells = [c for v in values.values() for c in (v if isinstance(v, list) else [v])]
+        lowered = {c.strip().lower() for c in cells}
+        if any(erasure.names_the_person(c) for c in cells) or (first and last and first in lowered
+                                                                and last in lowered):
+            lines.append(line)
+    return lines
+
+
+def _may_hold(candidate_import, erasure):
+    """A quick pass over the stored bytes: does the file hold the person's email or last name anywhere?"""
+    encoding = "utf-8" if candidate_import.encoding.lower().startswith("utf") else candidate_import.encoding
+    needles = [n.lower().encode(encoding, "ignore") for n in (erasure.email, erasure.candidate.last_name.strip(),
+                                                                erasure.full_name) if n]
+    needles = [n for n in needles if n]
+    if any(not n.isascii() for n in needles):
+        return True  # bytes.lower() folds ASCII only: let the line-by-line pass decide
+    overlap = max((len(n) for n in needles), default=0)
+    tail = b""
+    chunks = ImportFileChunk.all_tenants.filter(candidate_import_id=candidate_import.pk).order_by("position")
+    for chunk in chunks.values_list("data", flat=True).iterator(chunk_size=1):
+        text = tail + bytes(chunk).lower()
+        if any(n in text for n in needles):
+            return True
+        tail = text[-overlap:] if overlap else b""
+    return False
+
+
+def erase_person_from_uploads(erasure):
+    """Uploaded files and row errors that hold the person.
+
+    A file with the person on any line is dropped whole (its stored chunks), processed or not: a finished
+    import never reads its file again, and one still waiting must be uploaded again, where the erased address
+    is refused. The import keeps its counts, headers and mapping. Row errors of the person's lines, or naming
+    them, go; the others stay."""
+    removed = 0
+    imports = CandidateImport.all_tenants.filter(organization_id=erasure.organization_id).order_by("id")
+    for candidate_import in imports:
+        problems = ImportProblem.all_tenants.filter(organization_id=erasure.organization_id,
+                                                    candidate_import_id=candidate_import.pk)
+        naming = problems.filter(erasure.mentions("value"))
+        lines = []
+        if _may_hold(candidate_import, erasure):
+            try:
+                lines = _lines_naming(candidate_import, erasure)
+            except Exception:  # a file that cannot be read back as CSV cannot be checked line by line: drop it
+                logger.warning("import %s: file unreadable during an erasure; removed", candidate_import.pk)
+                lines = [0]
+            if lines:
+                removed += ImportFileChunk.all_tenants.filter(candidate_import_id=candidate_import.pk).delete()[0]
+        removed += naming.delete()[0] + problems.filter(line__in=lines).delete()[0]
+        if erasure.names_the_person(candidate_import.filename):
+            CandidateImport.all_tenants.filter(pk=candidate_import.pk).update(filename="(erased).csv")
+            erasure.forget_in_audit("CandidateImport", [candidate_import.pk])
+            removed += 1
+    return removed

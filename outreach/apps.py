@@ -32,3 +32,13 @@ class OutreachConfig(AppConfig):
         from .selectors import notice_template_error
 
         register_notice_template_validator(notice_template_error)
+        from crm.erasure import register_eraser, register_export_section
+
+        from . import erasure
+
+        register_eraser("outreach.replies", erasure.erase_replies, order=50)
+        register_eraser("outreach.messages", erasure.erase_messages, order=55)
+        register_eraser("outreach.rsvps", erasure.erase_rsvps, order=56)
+        register_export_section("emails", erasure.export_emails, order=30)
+        register_export_section("rsvps", erasure.export_rsvps, order=31)
+        register_export_section("replies", erasure.export_replies, order=32)

@@ -6,10 +6,15 @@ class TalentpoolsConfig(AppConfig):
     verbose_name = "Talent pools"
 
     def ready(self):
+        from crm.erasure import register_eraser, register_export_section
         from crm.events import application_rejected, candidate_created, candidate_updated, offer_declined
         from crm.panels import register_candidate_list_panel, register_candidate_panel, register_job_panel
 
-        from . import receivers, views
+        from . import erasure, receivers, views
+
+        register_eraser("talentpools.memberships", erasure.erase_memberships, order=40)
+        register_export_section("tags", erasure.export_tags, order=40)
+        register_export_section("pools", erasure.export_pools, order=41)
 
         register_candidate_panel("tags", order=10, render=views.tags_panel)
         register_candidate_panel("pools", order=12, render=views.pools_panel)

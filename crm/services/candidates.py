@@ -212,8 +212,13 @@ def csv_safe(value):
 
 
 def candidates_export_rows(*, queryset, actor, description):
-    """Rows of a CSV export (header first), audited before the first row goes out."""
+    """Rows of a CSV export (header first). The export is audited now, in the organization's scope, before
+    the response streams them."""
     audit("candidates.exported", actor=actor, details={"filters": description})
-    yield [label for _, label in CSV_COLUMNS]
-    for candidate in queryset.order_by("id").only(*[name for name, _ in CSV_COLUMNS]).iterator(chunk_size=2000):
-        yield [csv_safe(getattr(candidate, name)) for name, _ in CSV_COLUMNS]
+
+    def rows():
+        yield [label for _, label in CSV_COLUMNS]
+        for candidate in queryset.order_by("id").only(*[name for name, _ in CSV_COLUMNS]).iterator(chunk_size=2000):
+            yield [csv_safe(getattr(candidate, name)) for name, _ in CSV_COLUMNS]
+
+    return rows()
