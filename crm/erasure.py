@@ -56,13 +56,17 @@ class Erasure:
     def forget_in_audit(self, object_type, ids):
         self.audit_objects.update((object_type, str(pk)) for pk in ids)
 
-    def mentions(self, *fields):
-        """A filter on text columns: any of `fields` holds the person's email, or their full name."""
+    def mentions(self, *fields, name_parts=False):
+        """A filter on text columns: any of `fields` holds the person's email or full name (or, with
+        `name_parts`, their first or last name alone, as a search typed into a filter would)."""
+        needles = [self.email, self.full_name]
+        if name_parts:
+            needles += [self.candidate.first_name.strip(), self.candidate.last_name.strip()]
         condition = Q()
         for name in fields:
-            condition |= Q(**{f"{name}__icontains": self.email})
-            if self.full_name:
-                condition |= Q(**{f"{name}__icontains": self.full_name})
+            for needle in needles:
+                if needle:
+                    condition |= Q(**{f"{name}__icontains": needle})
         return condition
 
     def names_the_person(self, text):
@@ -122,7 +126,8 @@ def erase_audit_text(erasure):
     # details is JSON: searched as its text.
     rows = AuditEvent.objects.filter(organization_id=erasure.organization_id).annotate(
         details_text=Cast("details", TextField()))
-    ids = list(rows.filter(by_object | erasure.mentions("object_repr", "details_text")).values_list("pk", flat=True))
+    naming = erasure.mentions("object_repr", "details_text", name_parts=True)
+    ids = list(rows.filter(by_object | naming).values_list("pk", flat=True))
     return AuditEvent.objects.filter(pk__in=ids).update(object_repr="(erased)", details={})
 
 
