@@ -298,6 +298,24 @@ else:
 # ANYMAIL_MAILGUN_API_KEY, ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ANYMAIL_AMAZON_SES_CLIENT_PARAMS...).
 ANYMAIL.update({key.removeprefix("ANYMAIL_"): anymail_value(value) for key, value in os.environ.items()
                 if key.startswith("ANYMAIL_") and key != "ANYMAIL_WEBHOOK_SECRET" and value})
+# Amazon SES (EMAIL_PROVIDER=amazon_ses): boto3 reads the credentials itself (AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the instance's role); the region is AMAZON_SES_REGION, else AWS_REGION.
+# ANYMAIL_AMAZON_SES_CONFIGURATION_SET_NAME (optional) names the configuration set whose events SNS posts back;
+# ANYMAIL_AMAZON_SES_CLIENT_PARAMS ({...} JSON) replaces the client parameters below.
+AMAZON_SES_REGION = env("AMAZON_SES_REGION", env("AWS_REGION", env("AWS_DEFAULT_REGION", "")))
+if EMAIL_PROVIDER.lower() == "amazon_ses":
+    if PRODUCTION and not AMAZON_SES_REGION and "AMAZON_SES_CLIENT_PARAMS" not in ANYMAIL:
+        raise ImproperlyConfigured("EMAIL_PROVIDER=amazon_ses needs AMAZON_SES_REGION (or AWS_REGION), e.g. eu-west-1.")
+    ANYMAIL.setdefault("AMAZON_SES_CLIENT_PARAMS", {
+        **({"region_name": AMAZON_SES_REGION} if AMAZON_SES_REGION else {}),
+        # One attempt: the outbox retries with backoff itself, and botocore's own retry after a read
+        # timeout could send an email twice. Timeouts as for SMTP (EMAIL_TIMEOUT below).
+        "config": {"retries": {"total_max_attempts": 1}, "connect_timeout": int(env("EMAIL_TIMEOUT", "30")),
+                   "read_timeout": int(env("EMAIL_TIMEOUT", "30"))},
+    })
+# The SNS topics the Amazon SES webhook takes messages from (comma-separated ARNs); empty: any topic whose
+# messages carry Amazon's signature (and the webhook's basic auth).
+SNS_TOPIC_ARNS = env_list("SNS_TOPIC_ARNS")
 if env("ANYMAIL_WEBHOOK_SECRET"):
     ANYMAIL["WEBHOOK_SECRET"] = env("ANYMAIL_WEBHOOK_SECRET")  # user:password, basic auth on the webhooks
 elif PRODUCTION:
@@ -312,6 +330,13 @@ OUTBOX_SEND_CONCURRENCY = int(env("OUTBOX_SEND_CONCURRENCY", "16"))  # provider 
 EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "30"))
 OUTBOX_SENDING_TIMEOUT = int(env("OUTBOX_SENDING_TIMEOUT", "300"))  # seconds before a stuck send is looked at
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# --- Replies (outreach.inbound) ---------------------------------------------------------
+# A candidate email's Reply-To is <INBOUND_REPLY_LOCAL_PART>+<token>@<INBOUND_REPLY_DOMAIN>, a domain whose mail
+# the provider posts to /webhooks/anymail/<provider>/inbound/. Empty: replies go to the organization's reply-to.
+INBOUND_REPLY_DOMAIN = env("INBOUND_REPLY_DOMAIN", "").strip().lower()
+INBOUND_REPLY_LOCAL_PART = env("INBOUND_REPLY_LOCAL_PART", "replies").strip()
+INBOUND_REPLY_TEXT_LIMIT = int(env("INBOUND_REPLY_TEXT_LIMIT", "10000"))  # characters of a reply's text kept
+INBOUND_FORWARD_REPLIES = env_bool("INBOUND_FORWARD_REPLIES", True)  # to the organization's reply-to address
 
 # --- REST API --------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -37,6 +37,21 @@ def _chain(error):
         todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None), *current.args])
 
 
+# Error codes of an AWS answer (Amazon SES) that say "too many requests now": the email was not taken.
+_THROTTLED_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
+                    "RequestThrottled", "RequestLimitExceeded"}
+
+
+def _aws_answer(error):
+    """(HTTP status, error code) of a botocore ClientError anymail wraps, or (None, None)."""
+    for current in _chain(error):
+        response = getattr(current, "response", None)
+        if isinstance(response, dict) and isinstance(response.get("ResponseMetadata"), dict):
+            detail = response.get("Error") if isinstance(response.get("Error"), dict) else {}
+            return response["ResponseMetadata"].get("HTTPStatusCode"), detail.get("Code")
+    return None, None
+
+
 def _names(error):
     return {cls.__name__ for cls in type(error).__mro__}
 
@@ -52,7 +67,11 @@ def provider_outcome(error):
     if isinstance(error, ProviderUnreachable):
         return RETRY
     status = getattr(error, "status_code", None)
-    if status is not None:
+    if status is None:
+        status, code = _aws_answer(error)
+        if code in _THROTTLED_CODES:
+            return RETRY
+    if isinstance(status, int):
         if 200 <= status < 300:
             return UNKNOWN  # accepted, but its answer could not be read
         return RETRY if status >= 500 or status == 429 else FAILED

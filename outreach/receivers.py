@@ -52,14 +52,54 @@ SOFT_BOUNCE_TYPES = {"SoftBounce", "Transient", "DnsError"}
 SENDGRID_SOFT_BOUNCE_TYPES = {"blocked"}
 
 
+# Amazon SES's bounceType: only Permanent is hard (SES itself suppresses an address for nothing else).
+SES_SOFT_BOUNCE_TYPES = {"Transient", "Undetermined"}
+
+
+def _object(value):
+    return value if isinstance(value, dict) else {}
+
+
 def _soft_bounce(event):
     """A bounce the provider says is temporary: it keeps trying, so it ends nothing (anymail calls it bounced)."""
     if event.event_type != "bounced":
         return False
     esp = event.esp_event
-    data = esp.get("event-data") if isinstance(esp.get("event-data"), dict) else {}
+    data = _object(esp.get("event-data"))
     return (esp.get("Type") in SOFT_BOUNCE_TYPES or esp.get("type") in SENDGRID_SOFT_BOUNCE_TYPES
-            or data.get("severity") == "temporary")
+            or data.get("severity") == "temporary"
+            or _object(esp.get("bounce")).get("bounceType") in SES_SOFT_BOUNCE_TYPES)
+
+
+def _ses_unsubscribed(preferences):
+    """An Amazon SES Subscription event's newTopicPreferences: out of every topic, or of any one."""
+    preferences = _object(preferences)
+    topics = preferences.get("topicSubscriptionStatus")
+    return preferences.get("unsubscribeAll") is True or (isinstance(topics, list) and any(
+        isinstance(topic, dict) and topic.get("subscriptionStatus") == "OptOut" for topic in topics))
+
+
+def _ses_event_type(event_type, esp_event):
+    """anymail leaves Amazon SES's DeliveryDelay and Subscription events "unknown": what they are."""
+    kind = esp_event.get("eventType")
+    if event_type != "unknown" or not isinstance(kind, str):
+        return event_type
+    if kind == "DeliveryDelay":
+        return "deferred"
+    if kind == "Subscription":
+        return "unsubscribed" if _ses_unsubscribed(_object(esp_event.get("subscription")).get(
+            "newTopicPreferences")) else "subscribed"
+    return event_type
+
+
+def _ses_details(event_type, esp_event):
+    """A DeliveryDelay's delay type and the receiving server's answer, as the other providers give them."""
+    delay = _object(esp_event.get("deliveryDelay"))
+    if event_type != "deferred" or not delay:
+        return "", ""
+    recipients = delay.get("delayedRecipients")
+    first = recipients[0] if isinstance(recipients, list) and recipients and isinstance(recipients[0], dict) else {}
+    return delay.get("delayType"), first.get("diagnosticCode")
 
 EVENT_STATUS = {
     "delivered": MessageStatus.DELIVERED,
@@ -73,6 +113,8 @@ EVENT_STATUS = {
 
 def _next_status(current, event_type, organization):
     """A later event never moves a message back (events arrive out of order)."""
+    if event_type == "failed":  # the provider could not send it (e.g. its template did not render)
+        return MessageStatus.FAILED if current == MessageStatus.SENT else current
     new = EVENT_STATUS.get(event_type)
     if new is None or current in FINAL_FAILURES:
         return current
@@ -116,22 +158,31 @@ def _fields(event, esp_name):
         raise MalformedEvent(f"timestamp is a {type(timestamp).__name__}")
     if timestamp is not None and timezone.is_naive(timestamp):
         timestamp = timezone.make_aware(timestamp, UTC)  # providers speak UTC
+    esp_event = event.esp_event if isinstance(event.esp_event, dict) else {}
+    event_type = _text(event.event_type, 40, "event type")
+    description, mta_response = event.description, event.mta_response
+    if esp_name == "Amazon SES" and (mapped := _ses_event_type(event_type, esp_event)) != event_type:
+        event_type = mapped
+        delay_type, diagnostic = _ses_details(event_type, esp_event)
+        description, mta_response = delay_type, mta_response or diagnostic  # not anymail's "Unknown SES eventType"
     return SimpleNamespace(
         message_id=_text(event.message_id, 200, "message id"), event_id=_text(event.event_id, 200, "event id"),
-        recipient=_text(event.recipient, 254, "recipient"), description=_text(event.description, 500, "description"),
+        recipient=_text(event.recipient, 254, "recipient"), description=_text(description, 500, "description"),
         reject_reason=_text(event.reject_reason, 40, "reject reason"),
-        mta_response=_text(event.mta_response, 1000, "MTA response"), click_url=_text(event.click_url, 2000, "url"),
-        timestamp=timestamp, event_type=_text(event.event_type, 40, "event type"), esp_name=str(esp_name),
-        metadata=event.metadata if isinstance(event.metadata, dict) else {},
-        esp_event=event.esp_event if isinstance(event.esp_event, dict) else {},
+        mta_response=_text(mta_response, 1000, "MTA response"), click_url=_text(event.click_url, 2000, "url"),
+        timestamp=timestamp, event_type=event_type, esp_name=str(esp_name),
+        metadata=event.metadata if isinstance(event.metadata, dict) else {}, esp_event=esp_event,
     )
 
 
 def _unsubscribe_detail(event):
-    """The provider's own words for it: Postmark's SuppressionReason, SendGrid's event and group, Mailgun's event."""
+    """The provider's own words for it: Postmark's SuppressionReason, SendGrid's event and group, Mailgun's event,
+    Amazon SES's event type and contact list."""
     esp = event.esp_event
     data = esp.get("event-data") if isinstance(esp.get("event-data"), dict) else {}
-    words = [esp.get("RecordType"), esp.get("SuppressionReason"), esp.get("event"), data.get("event")]
+    subscription = _object(esp.get("subscription"))
+    words = [esp.get("RecordType"), esp.get("SuppressionReason"), esp.get("event"), data.get("event"),
+             esp.get("eventType"), subscription.get("contactList")]
     if esp.get("asm_group_id") is not None:
         words.append(f"group {esp.get('asm_group_id')}")
     return ", ".join(str(word) for word in words if isinstance(word, (str, int)) and word != "") or "unsubscribed"
@@ -211,7 +262,11 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
             if status != message.status:
                 message.status = status
                 message.last_event_at = occurred_at
-                message.save(update_fields=["status", "last_event_at", "updated_at"])
+                fields = ["status", "last_event_at", "updated_at"]
+                if status == MessageStatus.FAILED:
+                    message.status_reason = f"the provider could not send it: {event.description or event.event_type}"[:300]
+                    fields.append("status_reason")
+                message.save(update_fields=fields)
         if message.candidate_id is None:
             return
         if meaning == "bounced" or (meaning == "rejected" and event.reject_reason == "bounced"):

@@ -3,7 +3,9 @@
 A provider retries a 5xx for days, so a body that can never be events must be refused for good:
 400 for a body that is not the provider's events, 413 over the size limit, 401 (with a Basic
 challenge) for missing or wrong basic auth, 403 for a bad provider signature, 404 for a provider
-this installation is not set up for. A post is applied whole or not at all: its events are written
+this installation is not set up for. Amazon SES posts through Amazon SNS: each message's SNS
+signature is checked (outreach/sns.py) before anymail reads it, and a certificate that cannot be
+fetched right now is a 503, so that SNS delivers the message again. A post is applied whole or not at all: its events are written
 in one transaction, so a refusal part-way leaves no row behind. The one 5xx left is 503 while the
 database is unreachable: the provider's retry then delivers the events once it is back.
 """
@@ -19,6 +21,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpResponse
 from django.utils.crypto import constant_time_compare
+
+from . import sns
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,9 @@ JSON_SHAPES = {
     "mailtrap": _is_object,
     "unisender_go": _is_object,
 }
+
+# Providers that post through Amazon SNS: every message must carry Amazon's signature.
+SNS_PROVIDERS = {"amazon_ses"}
 
 
 def max_body():
@@ -129,6 +136,18 @@ def guarded(view, provider):
             return _refuse(401, provider, "missing or wrong basic auth")
         if problem := _body_problem(request, provider):
             return _refuse(400, provider, problem)
+        if provider in SNS_PROVIDERS:
+            try:
+                sns.verify(json.loads(body.decode("utf-8")))
+            except sns.InvalidMessage as error:
+                return _refuse(403, provider, f"SNS signature: {error}")
+            except sns.CertificateUnavailable as error:
+                logger.error("webhook %s: %s; SNS will deliver the message again", provider, str(error)[:200])
+                response = HttpResponse(status=503)
+                response["Retry-After"] = "60"
+                return response
+            except Exception as error:  # a body no check foresaw is still not Amazon's signed message
+                return _refuse(403, provider, f"SNS signature: unreadable message ({error.__class__.__name__})")
         try:
             with transaction.atomic():
                 response = view(request, *args, **kwargs)

@@ -11,9 +11,13 @@ import hmac
 import json
 import logging
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +25,7 @@ from hypothesis import strategies as st
 
 from consent.models import ConsentRecord
 from crm.models import Candidate
+from outreach import sns
 from outreach.models import EmailTemplate, Message, MessageEvent, MessageStatus
 from outreach.services import queue_email
 
@@ -35,10 +40,64 @@ PROVIDER_IDS = {"postmark": "b7bc2f4a-e38e-4336-af7d-e6c392c2f817", "sendgrid": 
                 "mailgun": "<20261124100000.1.ABCDEF@mg.example.test>", "amazon_ses": "0100016a-ses-message-id"}
 
 
+# --- Amazon SNS signatures --------------------------------------------------------------------------
+
+SNS_TOPIC = "arn:aws:sns:us-east-1:123456789012:silverpool-ses-events"
+SNS_CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem"
+
+
+class SnsKey:
+    """An RSA key and its self-signed certificate, standing in for Amazon SNS's signing certificate."""
+
+    def __init__(self, url=SNS_CERT_URL):
+        self.url, self.fetched = url, []
+        self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+        now = datetime.now(UTC)
+        certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                       .public_key(self.private.public_key()).serial_number(x509.random_serial_number())
+                       .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=365))
+                       .sign(self.private, hashes.SHA256()))
+        self.pem = certificate.public_bytes(serialization.Encoding.PEM)
+
+    def fetch(self, url):
+        """What sns.fetch_certificate gets from Amazon: this certificate at its URL, a 404 anywhere else."""
+        self.fetched.append(url)
+        if url != self.url:
+            raise sns.InvalidMessage("the certificate URL answered 404")
+        return self.pem
+
+
+SNS_KEY = SnsKey()
+
+
+def sns_string_to_sign(message):
+    """Amazon's documented canonical form: "Name\nvalue\n" for each signed field present, in this order."""
+    if message["Type"] == "Notification":
+        names = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+    else:
+        names = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+    return "".join(f"{name}\n{message[name]}\n" for name in names if name in message).encode()
+
+
+def sns_signed(message, *, key=SNS_KEY, version="1"):
+    """The message as Amazon SNS posts it: SignatureVersion 1 is SHA1 with RSA, 2 is SHA256 with RSA."""
+    message = {"SigningCertURL": key.url, **message, "SignatureVersion": version}
+    digest = hashes.SHA1() if version == "1" else hashes.SHA256()
+    message["Signature"] = base64.b64encode(
+        key.private.sign(sns_string_to_sign(message), padding.PKCS1v15(), digest)).decode()
+    return message
+
+
 @pytest.fixture
-def hooks(settings):
+def hooks(settings, monkeypatch):
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
-    return settings
+    settings.SNS_TOPIC_ARNS = []
+    SNS_KEY.fetched.clear()
+    sns.forget_certificates()
+    monkeypatch.setattr(sns, "fetch_certificate", SNS_KEY.fetch)  # no network: the test's certificate
+    yield settings
+    sns.forget_certificates()
 
 
 def sent(tenant, provider, email="ada@byron.test"):
@@ -57,6 +116,10 @@ def sent(tenant, provider, email="ada@byron.test"):
 def post(provider, body, *, auth=SECRET, raw=None, content_type="application/json", **headers):
     if auth:
         headers["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    if provider == "amazon_ses" and isinstance(body, dict):  # SNS names the message in its headers too
+        headers.setdefault("HTTP_X_AMZ_SNS_MESSAGE_TYPE", str(body.get("Type")))
+        headers.setdefault("HTTP_X_AMZ_SNS_MESSAGE_ID", str(body.get("MessageId")))
+        content_type = "text/plain; charset=UTF-8"  # SNS posts its JSON as text
     data = raw if raw is not None else json.dumps(body)
     return Client().post(URLS[provider], data, content_type=content_type, **headers)
 
@@ -134,14 +197,84 @@ def mailgun_events(message):
     }
 
 
-def ses_events(message):
-    ses = {"eventType": "Delivery", "mail": {"timestamp": "2026-11-24T10:00:00.000Z", "messageId":
-           message.provider_message_id, "destination": [message.to_email], "headers": []},
-           "delivery": {"timestamp": "2026-11-24T10:00:01.000Z", "recipients": [message.to_email],
-                        "smtpResponse": "250 OK"}}
-    return {"delivered": {"Type": "Notification", "MessageId": "sns-1", "TopicArn": "arn:aws:sns:us-east-1:1:ses",
-                          "Message": json.dumps(ses), "Timestamp": "2026-11-24T10:00:02.000Z",
-                          "SignatureVersion": "1", "Signature": "x", "SigningCertURL": "https://sns.test/c.pem"}}
+def ses_event(message, event_type, **objects):
+    """An Amazon SES event record as SES publishes it to SNS (event publishing through a configuration set)."""
+    headers = [{"name": "From", "value": "no-reply@silverpool.localhost"}, {"name": "To", "value": message.to_email},
+               {"name": "Subject", "value": "Hello"}, {"name": "MIME-Version", "value": "1.0"},
+               {"name": "X-Metadata", "value": json.dumps({"silverpool_message": str(message.pk)})},
+               {"name": "X-Tag", "value": "generic"}]
+    mail = {"timestamp": "2026-11-24T10:00:00.000Z", "source": "no-reply@silverpool.localhost",
+            "sourceArn": "arn:aws:ses:us-east-1:123456789012:identity/silverpool.localhost",
+            "sendingAccountId": "123456789012", "messageId": message.provider_message_id,
+            "destination": [message.to_email], "headersTruncated": False, "headers": headers,
+            "commonHeaders": {"from": ["no-reply@silverpool.localhost"], "to": [message.to_email],
+                              "messageId": message.provider_message_id, "subject": "Hello"},
+            "tags": {"ses:configuration-set": ["silverpool"], "ses:caller-identity": ["silverpool"]}}
+    return {"eventType": event_type, "mail": mail, **objects}
+
+
+def ses_notification(record, sns_id, *, timestamp="2026-11-24T10:00:02.000Z", **signing):
+    """An SES record in the signed SNS Notification that carries it."""
+    return sns_signed({
+        "Type": "Notification", "MessageId": sns_id, "TopicArn": SNS_TOPIC,
+        "Subject": "Amazon SES Email Event Notification", "Message": json.dumps(record), "Timestamp": timestamp,
+        "UnsubscribeURL": f"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={SNS_TOPIC}:1"},
+        **signing)
+
+
+def ses_records(message):
+    """Every event type SES documents, as its record shows it (the SES docs' examples, for this message)."""
+    to = message.to_email
+    return {
+        "sent": ses_event(message, "Send", send={}),
+        "delivered": ses_event(message, "Delivery", delivery={
+            "timestamp": "2026-11-24T10:00:01.000Z", "processingTimeMillis": 546, "recipients": [to],
+            "smtpResponse": "250 ok:  Message 64111812 accepted", "reportingMTA": "a8-70.smtp-out.amazonses.com"}),
+        "bounced": ses_event(message, "Bounce", bounce={
+            "bounceType": "Permanent", "bounceSubType": "General", "timestamp": "2026-11-24T10:00:03.000Z",
+            "bouncedRecipients": [{"emailAddress": to, "action": "failed", "status": "5.1.1",
+                                   "diagnosticCode": "smtp; 550 5.1.1 user unknown"}],
+            "feedbackId": "01000157c44f053b-61b59c11-9236-11e6-8f96-7be8aexample-000000",
+            "reportingMTA": "dsn; mta.example.com"}),
+        "soft bounce": ses_event(message, "Bounce", bounce={
+            "bounceType": "Transient", "bounceSubType": "MailboxFull", "timestamp": "2026-11-24T10:00:03.000Z",
+            "bouncedRecipients": [{"emailAddress": to, "action": "failed", "status": "4.2.2",
+                                   "diagnosticCode": "smtp; 452 4.2.2 mailbox full"}],
+            "feedbackId": "01000157c44f053b-61b59c11-9236-11e6-8f96-7be8aexample-000001"}),
+        "opened": ses_event(message, "Open", open={"ipAddress": "192.0.2.1", "timestamp": "2026-11-24T10:02:00.000Z",
+                                                   "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 10_3_3)"}),
+        "clicked": ses_event(message, "Click", click={
+            "ipAddress": "192.0.2.1", "link": "https://acme.test/jobs", "timestamp": "2026-11-24T10:05:00.000Z",
+            "linkTags": {"samplekey0": ["samplevalue0"]}, "userAgent": "Mozilla/5.0"}),
+        "complained": ses_event(message, "Complaint", complaint={
+            "complainedRecipients": [{"emailAddress": to}], "timestamp": "2026-11-24T10:10:00.000Z",
+            "feedbackId": "01000157c44f053b-61b59c11-9236-11e6-8f96-7be8aexample-000002",
+            "userAgent": "Mozilla/5.0", "complaintFeedbackType": "abuse", "arrivalDate": "2026-11-24T10:09:00.000Z"}),
+        "rejected": ses_event(message, "Reject", reject={"reason": "Bad content"}),
+        "rendering failure": ses_event(message, "Rendering Failure", failure={
+            "errorMessage": "Attribute 'attributeName' is not present in the rendering data.",
+            "templateName": "MyTemplate"}),
+        "delivery delay": ses_event(message, "DeliveryDelay", deliveryDelay={
+            "timestamp": "2026-11-24T10:25:40.095Z", "delayType": "TransientCommunicationFailure",
+            "expirationTime": "2026-11-25T10:25:40.914Z", "delayedRecipients": [{
+                "emailAddress": to, "status": "4.4.1",
+                "diagnosticCode": "smtp; 421 4.4.1 Unable to connect to remote host"}]}),
+        "unsubscribed": ses_event(message, "Subscription", subscription={
+            "contactList": "ContactListName", "timestamp": "2026-11-24T10:20:00.000Z", "source": "UnsubscribeHeader",
+            "newTopicPreferences": {"unsubscribeAll": True, "topicSubscriptionStatus": [
+                {"topicName": "ExampleTopicName", "subscriptionStatus": "OptOut"}]},
+            "oldTopicPreferences": {"unsubscribeAll": False, "topicSubscriptionStatus": [
+                {"topicName": "ExampleTopicName", "subscriptionStatus": "OptIn"}]}}),
+    }
+
+
+SES_CORE = ["delivered", "bounced", "opened", "clicked", "complained", "unsubscribed"]
+
+
+def ses_events(message, names=SES_CORE):
+    """The signed SNS notifications of the SES events the other providers have too (each with its own SNS id)."""
+    records = ses_records(message)
+    return {name: ses_notification(records[name], f"sns-{message.pk}-{name.replace(' ', '-')}") for name in names}
 
 
 EVENTS = {"postmark": postmark_events, "sendgrid": lambda m: {k: [v] for k, v in sendgrid_events(m).items()},
@@ -157,7 +290,7 @@ def state(message):
 
 # --- Documented bodies are taken ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun"])
+@pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun", "amazon_ses"])
 def test_each_documented_event_is_taken_once(tenant_a, hooks, provider):
     message = sent(tenant_a, provider)
     for name, body in EVENTS[provider](message).items():
@@ -295,6 +428,21 @@ def _mutated(data, base):
     return body
 
 
+def _mutated_sns(data, message):
+    """An SES record mutated inside a notification Amazon signed (hostile contents reach anymail), or the signed
+    notification mutated afterwards (refused by its signature), with SNS's headers as they would come."""
+    records = ses_records(message)
+    name = data.draw(st.sampled_from(sorted(records)))
+    record = _mutated(data, records[name]) if data.draw(st.booleans()) else records[name]
+    envelope = ses_notification(record, f"sns-generated-{data.draw(st.integers(0, 10**6))}",
+                                version=data.draw(st.sampled_from(["1", "2"])))
+    if record is records[name] or data.draw(st.booleans()):
+        envelope = _mutated(data, envelope)
+    headers = {"HTTP_X_AMZ_SNS_MESSAGE_TYPE": str(envelope.get("Type", "Notification")),
+               "HTTP_X_AMZ_SNS_MESSAGE_ID": str(envelope.get("MessageId", "sns-1"))}
+    return json.dumps(envelope).encode(), headers
+
+
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
@@ -309,15 +457,17 @@ def test_generated_bodies_never_get_a_5xx_and_a_refused_or_foreign_body_changes_
         tenant_a, provider)
     documented = EVENTS[provider](message)
     source = data.draw(st.sampled_from(["mutated", "mutated", "mutated", "json", "bytes"]))
-    if source == "mutated":
+    sns_headers = {"HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Notification", "HTTP_X_AMZ_SNS_MESSAGE_ID": "sns-1"}
+    if source == "mutated" and provider == "amazon_ses":
+        raw, sns_headers = _mutated_sns(data, message)
+    elif source == "mutated":
         raw = json.dumps(_mutated(data, documented[data.draw(st.sampled_from(sorted(documented)))])).encode()
     elif source == "json":
         raw = json.dumps(data.draw(json_values)).encode()
     else:
         raw = data.draw(st.binary(max_size=200))
     before = state(message)
-    response = post(provider, None, raw=raw, HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification",
-                    HTTP_X_AMZ_SNS_MESSAGE_ID="sns-1")
+    response = post(provider, None, raw=raw, **sns_headers)
     assert response.status_code < 500, (source, raw[:300])
     if response.status_code >= 400 or source != "mutated":
         assert state(message) == before, (response.status_code, source, raw[:300])
@@ -400,7 +550,7 @@ def soft_bounces(message):
     return [("postmark", {**postmark, "ID": n, "BouncedAt": f"2026-11-24T10:0{n}:00Z"}) for n in (1, 2, 3)]
 
 
-@pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun"])
+@pytest.mark.parametrize("provider", ["postmark", "sendgrid", "mailgun", "amazon_ses"])
 def test_soft_bounces_never_end_a_message_and_a_later_delivery_is_its_state(tenant_a, hooks, provider):
     message = sent(tenant_a, provider)
     if provider == "postmark":
@@ -409,6 +559,9 @@ def test_soft_bounces_never_end_a_message_and_a_later_delivery_is_its_state(tena
         bounce = sendgrid_events(message)["bounced"]
         bodies = [[{**bounce, "type": "blocked", "sg_event_id": f"sg-blocked-{n}", "reason": "421 try later"}]
                   for n in (1, 2, 3)]
+    elif provider == "amazon_ses":
+        bounce = ses_records(message)["soft bounce"]
+        bodies = [ses_notification(bounce, f"sns-transient-{n}") for n in (1, 2, 3)]
     else:
         bounce = mailgun_events(message)["bounced"]
         bodies = []
@@ -488,7 +641,13 @@ def unsubscribe_bodies(message):
                                                      "sg_event_id": "sg-group-unsub-1", "useragent": "Mozilla/5.0",
                                                      "ip": "255.255.255.255", "url": "https://sendgrid.test/u"}]),
         "Mailgun unsubscribed": ("mailgun", mailgun_events(message)["unsubscribed"]),
+        "Amazon SES Subscription": ("amazon_ses", ses_events(message)["unsubscribed"]),
     }
+
+
+UNSUBSCRIBE_PROVIDERS = {"Postmark SubscriptionChange": "postmark", "SendGrid unsubscribe": "sendgrid",
+                         "SendGrid group_unsubscribe": "sendgrid", "Mailgun unsubscribed": "mailgun",
+                         "Amazon SES Subscription": "amazon_ses"}
 
 
 def resubscribe_bodies(message):
@@ -506,12 +665,11 @@ def consent_of(message):
                 .values_list("purpose__key", "state"))
 
 
-@pytest.mark.parametrize("name", ["Postmark SubscriptionChange", "SendGrid unsubscribe", "SendGrid group_unsubscribe",
-                                  "Mailgun unsubscribed"])
+@pytest.mark.parametrize("name", sorted(UNSUBSCRIBE_PROVIDERS))
 def test_a_provider_unsubscribe_withdraws_every_marketing_topic_in_the_ledger(tenant_a, hooks, name):
     from consent.models import ConsentRecord as Ledger
 
-    provider = name.split()[0].lower()
+    provider = UNSUBSCRIBE_PROVIDERS[name]
     message = sent(tenant_a, provider)
     with tenant_a.scope():
         candidate = Candidate.objects.get(pk=message.candidate_id)
@@ -524,8 +682,8 @@ def test_a_provider_unsubscribe_withdraws_every_marketing_topic_in_the_ledger(te
     withdrawals = Ledger.all_tenants.filter(candidate_id=message.candidate_id, action="withdrawn")
     assert sorted(withdrawals.values_list("purpose__key", "source")) == [("events", "provider"),
                                                                          ("job_offers", "provider")]
-    assert all(name.split()[0] in entry.evidence.note and name.split()[1] in entry.evidence.note
-               for entry in withdrawals)
+    provider_name, event_name = name.rsplit(" ", 1)
+    assert all(provider_name in entry.evidence.note and event_name in entry.evidence.note for entry in withdrawals)
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert Candidate.all_tenants.get(pk=message.candidate_id).email_status == "unknown"
