@@ -315,3 +315,25 @@ class RejectionReasonForm(forms.Form):
     candidate_text = forms.CharField(max_length=300, required=False, label="In the candidate's words",
                                      help_text="How a rejection email will phrase it, e.g. “we chose another "
                                                "candidate whose profile was a closer fit”.")
+
+
+class RejectionReasonTextsForm(forms.Form):
+    """How emails word a reason: the main wording (the organization's language) and one per language."""
+
+    candidate_text = forms.CharField(max_length=300, required=False, label="In the candidate's words",
+                                     help_text="Used by emails in your organization's language when that language "
+                                               "has no wording below.")
+
+    def __init__(self, *args, reason, **kwargs):
+        initial = {"candidate_text": reason.candidate_text}
+        texts = reason.candidate_texts if isinstance(reason.candidate_texts, dict) else {}
+        initial.update({f"text_{code}": texts.get(code, "") for code, _ in settings.LANGUAGES})
+        super().__init__(*args, initial=initial, **kwargs)
+        for code, name in settings.LANGUAGES:
+            self.fields[f"text_{code}"] = forms.CharField(
+                max_length=300, required=False, label=f"In {name} emails",
+                help_text="Empty: emails in this language leave the reason out, unless it is your organization's "
+                          "language.")
+
+    def texts(self):
+        return {code: self.cleaned_data.get(f"text_{code}", "") for code, _ in settings.LANGUAGES}

@@ -574,6 +574,8 @@ class RejectionReason(TenantModel):
 
     label = models.CharField(max_length=100)
     candidate_text = models.CharField("in the candidate's words", max_length=300, blank=True)
+    # {language: the candidate's words in that language}; `candidate_text` is in the organization's language.
+    candidate_texts = models.JSONField("in the candidate's words, per language", default=dict, blank=True)
     active = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -583,6 +585,16 @@ class RejectionReason(TenantModel):
 
     def __str__(self):
         return self.label
+
+    def text_for(self, language, *, default_language):
+        """The reason in the words of an email written in `language`: its own wording there, else the main
+        wording when that is the organization's language, else nothing (better no reason than one in
+        another language)."""
+        texts = self.candidate_texts if isinstance(self.candidate_texts, dict) else {}
+        text = texts.get(language)
+        if isinstance(text, str) and text.strip():
+            return text
+        return self.candidate_text if language == default_language else ""
 
 
 class OfferDeclinedReason(models.TextChoices):

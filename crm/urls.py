@@ -21,6 +21,8 @@ urlpatterns = [
     path("o/<slug:org_slug>/settings/delete/", views.organization_delete, name="organization_delete"),
     path("o/<slug:org_slug>/settings/audit/", views.audit_log, name="audit_log"),
     path("o/<slug:org_slug>/settings/rejection-reasons/", views.rejection_reasons, name="rejection_reasons"),
+    path("o/<slug:org_slug>/settings/rejection-reasons/<int:reason_id>/", views.rejection_reason_edit,
+         name="rejection_reason_edit"),
     path("o/<slug:org_slug>/settings/rejection-reasons/<int:reason_id>/toggle/", views.rejection_reason_toggle,
          name="rejection_reason_toggle"),
 ]

@@ -6,7 +6,7 @@ STAGE_WORDS = {
     "en": {Stage.APPLIED: "your application", Stage.SCREENING: "the screening call",
            Stage.INTERVIEW: "the interviews", Stage.FINAL: "the final interview", Stage.OFFER: "the offer stage"},
     "fr": {Stage.APPLIED: "votre candidature", Stage.SCREENING: "l'entretien de présélection",
-           Stage.INTERVIEW: "les entretiens", Stage.FINAL: "l'entretien final", Stage.OFFER: "l'étape de l'offre"},
+           Stage.INTERVIEW: "l'étape des entretiens", Stage.FINAL: "l'entretien final", Stage.OFFER: "l'étape de l'offre"},
 }
 
 
@@ -43,7 +43,8 @@ def build_context(*, organization, candidate, application=None, language="en", r
         stage = application.stage_before_close or application.furthest_stage
         context["stage_reached"] = STAGE_WORDS.get(language, STAGE_WORDS["en"]).get(stage, "")
         if application.rejection_reason_id:
-            context["rejection_reason"] = application.rejection_reason.candidate_text
+            context["rejection_reason"] = application.rejection_reason.text_for(
+                language, default_language=organization.default_language)
         context["feedback"] = shareable_feedback(application)
     for key, value in (extra or {}).items():
         if isinstance(value, dict) and isinstance(context.get(key), dict):

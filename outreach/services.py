@@ -155,6 +155,8 @@ def queue_decision_notice(*, application_id):
     chosen = application.notice_template_id
     template = template_for(kind, language, organization,
                             EmailTemplate.objects.filter(pk=chosen, kind=kind).first() if chosen else None)
+    # The email is written in its template's language: its merge fields (reason, stage) follow it.
+    language = template.language if template is not None else language
     send_after = timezone.now() if application.notice_plan == NoticePlan.NOW else next_working_morning(organization)
     status = MessageStatus.REVIEW if kind == TemplateKind.REJECTION_AFTER_INTERVIEW else MessageStatus.QUEUED
     unique_key = f"notice:{candidate.pk}:{application.pk}"
@@ -166,7 +168,7 @@ def queue_decision_notice(*, application_id):
     if not created and message.status == MessageStatus.CANCELLED:
         # Rejected again after an undo: the same notice row comes back.
         Message.objects.filter(pk=message.pk).update(
-            status=status, send_after=send_after, template=template, kind=kind, status_reason="",
+            status=status, send_after=send_after, template=template, kind=kind, status_reason="", language=language,
             template_version=template.version if template else None, context=context)
         message.refresh_from_db()
         if status == MessageStatus.QUEUED:

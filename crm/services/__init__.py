@@ -4,4 +4,5 @@ from .candidates import *  # noqa: F403
 from .errors import ServiceError  # noqa: F401
 from .organizations import *  # noqa: F403
 from .pipeline import *  # noqa: F403
+from .reasons import *  # noqa: F403
 from .suppression import *  # noqa: F403

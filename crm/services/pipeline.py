@@ -28,6 +28,7 @@ from ..models import (
 )
 from .candidates import activity_record, normalize_skills
 from .errors import ServiceError
+from .reasons import DEFAULT_REJECTION_REASON_TEXTS
 
 DEFAULT_REJECTION_REASONS = [
     ("Skills gap", "we were looking for a closer match with some of the skills the role needs"),
@@ -50,7 +51,9 @@ class StaleApplication(ServiceError):
 def rejection_reasons_create_defaults(organization):
     for position, (label, text) in enumerate(DEFAULT_REJECTION_REASONS):
         RejectionReason.all_tenants.get_or_create(
-            organization=organization, label=label, defaults={"candidate_text": text, "position": position}
+            organization=organization, label=label,
+            defaults={"candidate_text": text, "position": position,
+                      "candidate_texts": dict(DEFAULT_REJECTION_REASON_TEXTS.get(label, {}))},
         )
 
 

@@ -308,6 +308,28 @@ def rejection_reasons(request, org_slug):
                   status=400 if form.errors else 200)
 
 
+@require_http_methods(["GET", "POST"])
+@role_required(ADMIN)
+def rejection_reason_edit(request, org_slug, reason_id):
+    """How emails word one reason, in each language."""
+    from ..forms import RejectionReasonTextsForm
+    from ..models import RejectionReason
+
+    reason = get_object_or_404(RejectionReason, pk=reason_id)
+    form = RejectionReasonTextsForm(request.POST or None, reason=reason)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.rejection_reason_set_texts(reason=reason, candidate_text=form.cleaned_data["candidate_text"],
+                                                candidate_texts=form.texts(), actor=request.user)
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"The wording of “{reason.label}” is saved.")
+            return redirect("rejection_reasons", org_slug=org_slug)
+    return render(request, "crm/settings/rejection_reason_edit.html",
+                  {"form": form, "reason": reason, "tab": "reasons"}, status=400 if form.errors else 200)
+
+
 @require_POST
 @role_required(ADMIN)
 def rejection_reason_toggle(request, org_slug, reason_id):

@@ -81,6 +81,8 @@ ROUTES = {
     "organization_delete": Route(methods=("GET", "POST"), body=lambda b: {"confirmation": b["slug"]}),
     "audit_log": Route(),
     "rejection_reasons": Route(methods=("GET", "POST"), body=lambda b: {"label": "x"}),
+    "rejection_reason_edit": Route(methods=("GET", "POST"), ids={"reason_id": "rejection_reason"},
+                                   body=lambda b: {"candidate_text": "x", "text_fr": "y"}),
     "rejection_reason_toggle": Route(methods=("POST",), ids={"reason_id": "rejection_reason"}),
     "candidate_list": Route(query=lambda b: {"email": b["candidate_email"], "external_id": b["candidate_external_id"],
                                              "tags_any": b["tag"]}),
