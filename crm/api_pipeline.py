@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -260,9 +260,34 @@ class DeclineOfferView(_DecisionView):
                                                   expected_version=data.get("version"))
 
 
+class RejectionNoticeSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="The rejection email's state: cancelled when it had not gone yet; "
+                                             "sent, delivered, opened, clicked, bounced… when it had.")
+    label = serializers.CharField(help_text="The state as the Outbox page shows it.")
+    gone = serializers.BooleanField(help_text="Whether the email had already left (undoing could not stop it).")
+
+
+class UndoRejectionSerializer(ApplicationSerializer):
+    notice = RejectionNoticeSerializer(allow_null=True, read_only=True,
+                                       help_text="The rejection email, if one was planned; null otherwise.")
+    warning = serializers.CharField(allow_null=True, read_only=True,
+                                    help_text="Set when the rejection email had already gone: tell the candidate.")
+
+    class Meta(ApplicationSerializer.Meta):
+        fields = [*ApplicationSerializer.Meta.fields, "notice", "warning"]
+
+
+# Notice states in which the email has not left: undoing the rejection cancels it (the page says the same).
+NOT_GONE = ("cancelled", "review", "queued")
+
+
 class UndoRejectionView(APIView):
-    @extend_schema(request=None, responses={200: ApplicationSerializer, 409: CONFLICT}, summary="Undo a rejection")
+    @extend_schema(request=None, responses={200: UndoRejectionSerializer, 409: CONFLICT}, summary="Undo a rejection",
+                   description="Back to the stage the rejection was made at. A rejection email not sent yet is "
+                               "cancelled; one that had already gone is reported in `notice` and `warning`.")
     def post(self, request, application_id):
+        from .notices import notice_statuses
+
         application = get_object_or_404(Application, pk=application_id)
         try:
             application = services.application_undo_rejection(application=application, actor=request.auth)
@@ -270,7 +295,16 @@ class UndoRejectionView(APIView):
             response = service_error(error)
             response.status_code = status.HTTP_409_CONFLICT
             return response
-        return Response(ApplicationSerializer(application).data)
+        found = notice_statuses([application.pk]).get(application.pk)
+        application.notice = None
+        application.warning = None
+        if found:
+            gone = found[0] not in NOT_GONE
+            application.notice = {"status": found[0], "label": found[1], "gone": gone}
+            if gone:
+                application.warning = (f"The rejection email had already gone ({found[1].lower()}); "
+                                       "tell the candidate yourself.")
+        return Response(UndoRejectionSerializer(application).data)
 
 
 class FeedbackView(APIView):

@@ -153,3 +153,42 @@ def test_erasure_leaves_no_name_nor_email_in_any_column(tenant_a, tenant_b, djan
                                           {f"col_{i}": f for i, f in enumerate(upload.mapping.values())})
     assert page.status_code == 400 and "removed when a person in it was erased" in page.content.decode()
     assert json.dumps(tenant_a.recruiter_client.get(f"/o/{tenant_a.slug}/imports/{upload.pk}/").status_code) == "200"
+
+
+def test_the_copy_holds_everything_held_about_the_person(tenant_a, tenant_b, django_capture_on_commit_callbacks):
+    import csv
+    import io
+
+    person, _ = _seed(tenant_a, django_capture_on_commit_callbacks)
+    data = tenant_a.api_read.get(f"/api/v1/candidates/{person.pk}/export/").json()
+    assert data == json.loads(tenant_a.recruiter_client.get(
+        f"/o/{tenant_a.slug}/candidates/{person.pk}/export/").content)
+    assert data["profile"]["email"] == EMAIL and data["profile"]["last_name"] == LAST
+    (application,) = data["applications"]
+    assert application["feedback"] == [{"strengths": f"{FIRST} explained the pipeline well", "areas_to_improve": ""}]
+    assert f"{LAST}: internal" not in json.dumps(data)
+    # The consent ledger with its evidence: the address and browser of the request and of the confirmation.
+    evidence = {(c["action"], c["ip_address"], c["user_agent"]) for c in data["consent"]}
+    assert ("requested", "203.0.113.77", f"Mozilla/5.0 ({FIRST} laptop)") in evidence
+    assert ("confirmed", "203.0.113.78", f"{LAST} browser") in evidence
+    # Emails with their provider events, the RSVP, pools, tags and replies.
+    rejection = next(e for e in data["emails"] if e["kind"] == "rejection_after_interview")
+    assert rejection["status"] == "sent" and rejection["to"] == EMAIL
+    assert [e["type"] for e in rejection["events"]] == ["delivered"]
+    assert any(e["kind"] == "consent_confirmation" for e in data["emails"])  # sent before she was a candidate
+    assert [(r["event"], r["answer"]) for r in data["rsvps"]] == [("Data meetup", "yes")]
+    assert [p["pool"] for p in data["pools"]] == ["Data people"]
+    assert [t["tag"] for t in data["tags"]] == ["Data"]
+    if hasattr(outreach_models, "Reply"):
+        assert [r["text"] for r in data["replies"]] == [f"Thanks! {FIRST}"]
+    # Nothing of the referrer, who shares her pool and tag.
+    assert OTHER_EMAIL not in json.dumps(data) and "Brightwater" not in json.dumps(data)
+    # The CSV holds the same, nested lists as numbered fields.
+    rows = list(csv.reader(io.StringIO(tenant_a.recruiter_client.get(
+        f"/o/{tenant_a.slug}/candidates/{person.pk}/export/?format=csv").content.decode())))
+    cells = {(r[0], r[2], r[3]) for r in rows[1:]}
+    assert ("consent", "ip_address", "203.0.113.77") in cells and ("pools", "pool", "Data people") in cells
+    assert any(section == "emails" and field.startswith("events.1.type") and value == "delivered"
+               for section, field, value in cells)
+    # Another organization's key reads no copy of her.
+    assert tenant_b.api_read.get(f"/api/v1/candidates/{person.pk}/export/").status_code == 404
