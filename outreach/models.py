@@ -113,7 +113,7 @@ class Message(TenantModel):
     status_reason = models.CharField(max_length=300, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
     # The random part of the per-message reply address (outreach.inbound); set when it is first sent.
-    reply_token = models.CharField(max_length=32, blank=True, default="")
+    reply_token = models.CharField(max_length=32, blank=True, default="", db_default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     provider_call_started_at = models.DateTimeField(null=True, blank=True)
