@@ -3,7 +3,7 @@
 Higher apps subscribe in their AppConfig.ready(): auto-tagging, rejection emails, ...
 Receivers get `organization_id` and ids, never model instances.
 
-Decisions (`application_rejected`, `offer_declined`, `rejection_undone`) are sent inside the
+Decisions (`application_rejected`, `offer_declined`, `rejection_undone`, `notice_planned`) are sent inside the
 deciding transaction: a subscriber writes its rows there (the notice's outbox row), so the decision
 and its consequences commit or fail together, and schedules anything outside the database with
 `transaction.on_commit`. The candidate events are sent after the commit.
@@ -18,6 +18,7 @@ candidate_updated = Signal()  # organization_id, candidate_id, fields
 application_rejected = Signal()  # organization_id, application_id
 rejection_undone = Signal()  # organization_id, application_id
 offer_declined = Signal()  # organization_id, application_id
+notice_planned = Signal()  # organization_id, application_id (a decision's notice planned after it)
 
 
 def send_on_commit(signal, **kwargs):

@@ -265,6 +265,23 @@ class RejectForm(VersionedForm):
         self.fields["reason"].queryset = RejectionReason.objects.filter(active=True)
 
 
+class NoticePlanForm(VersionedForm):
+    """The waiting list's action on an owed notice."""
+
+    from .models import NoticePlan
+
+    notice_plan = forms.ChoiceField(
+        choices=[(NoticePlan.NOW, "Send now"), (NoticePlan.MORNING, "Next working morning"),
+                 (NoticePlan.NONE, "No email")], label="Notice")
+    skip_reason = forms.CharField(required=False, max_length=300, label="Why no email (how they were told)")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("notice_plan") == "none" and not cleaned.get("skip_reason", "").strip():
+            self.add_error("skip_reason", "Say why the candidate gets no email.")
+        return cleaned
+
+
 class DeclineOfferForm(VersionedForm):
     from .models import OfferDeclinedReason
 

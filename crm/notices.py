@@ -18,6 +18,20 @@ def notice_statuses(application_ids):
     return _provider(list(application_ids))
 
 
+_settled_provider = None
+
+
+def register_settled_notices(provider):
+    """`provider()` returns a queryset of the application ids whose notice is sent or on its way."""
+    global _settled_provider
+    _settled_provider = provider
+
+
+def settled_notices():
+    """Ids (a queryset) of applications whose notice went or is planned; None when no engine is installed."""
+    return _settled_provider() if _settled_provider is not None else None
+
+
 _template_validator = None
 
 

@@ -21,6 +21,7 @@ from .models import (
     Job,
     JobAssignment,
     Membership,
+    NoticePlan,
     RejectionReason,
     Stage,
     Suppression,
@@ -176,15 +177,45 @@ def working_days_ago(organization, days, *, now=None):
     return moment
 
 
-def waiting_for_an_answer(organization, *, limit=200):
-    """Rejections and declined offers without a notice yet, and open applications gone quiet."""
-    stale_before = working_days_ago(organization, organization.stale_after_working_days)
-    closed = (Application.objects.filter(stage__in=[Stage.REJECTED, Stage.OFFER_DECLINED])
-              .filter(decided_at__gte=timezone.now() - timedelta(days=30))
-              .select_related("candidate", "job", "rejection_reason").order_by("decided_at")[:limit])
-    quiet = (Application.objects.filter(stage__in=OPEN_STAGES, moved_at__lt=stale_before)
-             .select_related("candidate", "job").order_by("moved_at")[:limit])
-    return {"closed": list(closed), "quiet": list(quiet), "stale_before": stale_before}
+# Oldest first: the longest wait on top; `moved_at` of a closed application is its decision's time.
+WAITING_ORDER = Ordering((("moved_at", False), ("id", False)))
+WAITING_PAGE_SIZE = 25
+
+
+def owed_notices():
+    """Rejections and declined offers whose candidate is still owed a notice: none is sent, queued or
+    scheduled, and nobody recorded why none goes ("no email" with a reason). One waiting for a
+    recruiter's review, failed, bounced or not sent stays owed until someone acts."""
+    from .notices import settled_notices
+
+    owed = Application.objects.filter(stage__in=[Stage.REJECTED, Stage.OFFER_DECLINED]).exclude(
+        notice_plan=NoticePlan.NONE)
+    settled = settled_notices()
+    return owed.exclude(pk__in=settled) if settled is not None else owed
+
+
+def quiet_applications(organization, *, now=None):
+    """Open applications whose last stage move is older than the organization's number of working days."""
+    stale_before = working_days_ago(organization, organization.stale_after_working_days, now=now)
+    return Application.objects.filter(stage__in=OPEN_STAGES, moved_at__lt=stale_before)
+
+
+def waiting_counts(organization):
+    """(quiet, owed notices) as the waiting list counts them, each capped like other counts."""
+    return capped_count(quiet_applications(organization)), capped_count(owed_notices())
+
+
+def waiting_for_an_answer(organization, *, closed_cursor=None, quiet_cursor=None, size=WAITING_PAGE_SIZE):
+    """The waiting list, a to-do list: a page of owed notices and a page of quiet applications, oldest first,
+    with the counts the dashboard shows. Raises InvalidCursor for a tampered page link."""
+    (quiet_count, quiet_capped), (owed_count, owed_capped) = waiting_counts(organization)
+    closed = keyset_page(owed_notices().select_related("candidate", "job", "rejection_reason"), WAITING_ORDER,
+                         cursor=closed_cursor, size=size)
+    quiet = keyset_page(quiet_applications(organization).select_related("candidate", "job"), WAITING_ORDER,
+                        cursor=quiet_cursor, size=size)
+    return {"closed": closed, "quiet": quiet, "owed_count": owed_count, "owed_capped": owed_capped,
+            "quiet_count": quiet_count, "quiet_capped": quiet_capped,
+            "stale_before": working_days_ago(organization, organization.stale_after_working_days)}
 
 
 def rejection_reasons():
@@ -217,15 +248,20 @@ def monthly_growth(organization, *, months=12):
     return cache.get_or_set(f"dashboard:growth:{organization.pk}", compute, 600)
 
 
-def dashboard_numbers(organization, membership):
+def _count_label(count, capped):
+    return f"{count:,}+" if capped else f"{count:,}"
 
-    waiting = waiting_for_an_answer(organization, limit=1000)
+
+def dashboard_numbers(organization, membership):
+    """The dashboard's counts. Open jobs: the member's visible jobs with status open. Quiet and owed
+    notices: the waiting list's own counts (the same querysets). Silver medalists: candidates flagged so."""
+    (quiet, quiet_capped), (owed, owed_capped) = waiting_counts(organization)
     silver, silver_capped = capped_count(Candidate.objects.filter(silver_medalist=True))
     return {
         "open_jobs": jobs_visible_to(membership).filter(status="open").count(),
-        "quiet": len(waiting["quiet"]),
-        "owed_notice": len(waiting["closed"]),
-        "silver": f"{silver:,}+" if silver_capped else f"{silver:,}",
+        "quiet": quiet, "quiet_label": _count_label(quiet, quiet_capped),
+        "owed_notice": owed, "owed_notice_label": _count_label(owed, owed_capped),
+        "silver": _count_label(silver, silver_capped),
     }
 
 

@@ -58,6 +58,8 @@ urlpatterns += [
          name="application_decline_offer"),
     path("o/<slug:org_slug>/applications/<int:application_id>/withdraw/", pipeline.application_withdraw,
          name="application_withdraw"),
+    path("o/<slug:org_slug>/applications/<int:application_id>/notice/", pipeline.application_notice,
+         name="application_notice"),
     path("o/<slug:org_slug>/applications/<int:application_id>/undo/", pipeline.application_undo,
          name="application_undo"),
     path("o/<slug:org_slug>/applications/<int:application_id>/feedback/", pipeline.application_feedback,

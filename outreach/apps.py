@@ -8,13 +8,20 @@ class OutreachConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from crm.events import application_rejected, offer_declined, organization_created, rejection_undone
+        from crm.events import (
+            application_rejected,
+            notice_planned,
+            offer_declined,
+            organization_created,
+            rejection_undone,
+        )
         from crm.panels import register_candidate_panel
 
         from . import receivers, views
 
         application_rejected.connect(receivers.on_decision, dispatch_uid="outreach.rejected")
         offer_declined.connect(receivers.on_decision, dispatch_uid="outreach.offer_declined")
+        notice_planned.connect(receivers.on_decision, dispatch_uid="outreach.notice_planned")
         rejection_undone.connect(receivers.on_rejection_undone, dispatch_uid="outreach.undone")
         organization_created.connect(receivers.on_organization_created, dispatch_uid="outreach.templates")
         tracking.connect(receivers.on_tracking_event, dispatch_uid="outreach.tracking")
@@ -27,6 +34,11 @@ class OutreachConfig(AppConfig):
         from .selectors import notice_statuses
 
         register_notice_status_provider(notice_statuses)
+        from crm.notices import register_settled_notices
+
+        from .selectors import settled_notices
+
+        register_settled_notices(settled_notices)
         from crm.notices import register_notice_template_validator
 
         from .selectors import notice_template_error

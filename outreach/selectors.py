@@ -84,6 +84,17 @@ def review_queue():
         "candidate", "application__job").order_by("send_after"))
 
 
+# A notice in one of these states needs nothing more from anyone: it went, or it goes by itself.
+NOTICE_SETTLED = [MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.HELD, MessageStatus.SENT,
+                  MessageStatus.DELIVERED, MessageStatus.OPENED, MessageStatus.CLICKED, MessageStatus.COMPLAINED]
+
+
+def settled_notices():
+    """The applications whose decision notice went or is planned (for the core's waiting list)."""
+    return Message.objects.filter(kind__in=["rejection_early", "rejection_after_interview", "offer_declined"],
+                                  status__in=NOTICE_SETTLED, application_id__isnull=False).values("application_id")
+
+
 def notice_statuses(application_ids):
     """{application_id: (status, label)} of decision notices, for the core's pages."""
     return {app_id: (m.status, m.get_status_display()) for app_id, m in

@@ -4,7 +4,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..audit import actor_label, audit
-from ..events import application_rejected, offer_declined, rejection_undone, send_in_transaction
+from ..events import (
+    application_rejected,
+    notice_planned,
+    offer_declined,
+    rejection_undone,
+    send_in_transaction,
+)
 from ..models import (
     CLOSED_STAGES,
     OPEN_STAGES,
@@ -298,6 +304,33 @@ def application_decline_offer(*, application, reason, note="", actor, expected_v
     _earn_silver_medal(application, f"Declined an offer for {application.job.title}")
     audit("application.offer_declined", actor=actor, obj=application, details={"reason": reason})
     send_in_transaction(offer_declined, organization_id=application.organization_id, application_id=application.pk)
+    return application
+
+
+@transaction.atomic
+def application_notice_plan(*, application, notice_plan, notice_skip_reason="", actor, expected_version=None):
+    """Plan the notice of a rejection or declined offer that is still owed one.
+
+    `now` or `morning` queues the email (once: a notice already in the outbox is not sent twice);
+    `none` records why the candidate gets no email (told another way, the address bounced, ...).
+    """
+    if notice_plan not in NoticePlan.values:
+        raise ServiceError("Choose when to send the email, or that none is sent.", field="notice_plan")
+    notice_skip_reason = " ".join((notice_skip_reason or "").split())
+    if notice_plan == NoticePlan.NONE and not notice_skip_reason:
+        raise ServiceError("Say why the candidate gets no email.", field="notice_skip_reason")
+    application = _locked(application, expected_version)
+    if application.stage not in (Stage.REJECTED, Stage.OFFER_DECLINED):
+        raise ServiceError("Only a rejection or a declined offer has a notice to plan.", field="stage")
+    application.notice_plan = notice_plan
+    application.notice_skip_reason = notice_skip_reason if notice_plan == NoticePlan.NONE else ""
+    application.version += 1
+    application.save(update_fields=["notice_plan", "notice_skip_reason", "version"])
+    audit("application.notice_planned", actor=actor, obj=application,
+          details={"plan": notice_plan, "reason": application.notice_skip_reason})
+    if notice_plan != NoticePlan.NONE:
+        send_in_transaction(notice_planned, organization_id=application.organization_id,
+                            application_id=application.pk)
     return application
 
 

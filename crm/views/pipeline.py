@@ -15,6 +15,7 @@ from ..forms import (
     FeedbackForm,
     JobForm,
     MoveForm,
+    NoticePlanForm,
     RejectForm,
 )
 from ..models import (
@@ -172,6 +173,8 @@ def application_detail(request, org_slug, application_id):
 def _after_move(request, org_slug, application):
     if request.POST.get("next") == "board":
         return redirect("job_detail", org_slug=org_slug, job_id=application.job_id)
+    if request.POST.get("next") == "waiting":
+        return redirect("waiting", org_slug=org_slug)
     return redirect("application_detail", org_slug=org_slug, application_id=application.pk)
 
 
@@ -359,20 +362,74 @@ def my_applications(request, org_slug):
     return render(request, "crm/applications/mine.html", {"applications": applications})
 
 
+SENT_NOTICE = ("sent", "delivered", "opened", "clicked", "complained")
+# A notice in one of these states never goes by itself: the candidate is told another way, and that is recorded.
+DEAD_NOTICE = ("failed", "bounced", "suppressed")
+
+
+def _waiting_rows(request, waiting):
+    from ..notices import notice_statuses
+
+    organization = request.organization
+    statuses = notice_statuses([a.pk for a in waiting["closed"].rows])
+    overdue_before = selectors.working_days_ago(organization, organization.notice_limit_working_days)
+    for application in waiting["closed"].rows:
+        application.notice = statuses.get(application.pk)
+        state = application.notice[0] if application.notice else None
+        application.notice_action = {"review": "approve", "needs_review": "resolve"}.get(
+            state, "record" if state in DEAD_NOTICE else "plan")
+        application.notice_overdue = application.moved_at < overdue_before
+    stages = [Stage(stage) for stage in PIPELINE]
+    for application in waiting["quiet"].rows:
+        application.next_stages = [stage for stage in stages if stage != application.stage
+                                   and (stage != Stage.HIRED or application.stage == Stage.OFFER)]
+
+
 @require_GET
 @role_required(RECRUITING)
 def waiting(request, org_slug):
+    """The waiting list: what the team owes candidates, each row with the action that clears it."""
+    from ..pagination import InvalidCursor
+
+    try:
+        waiting = selectors.waiting_for_an_answer(request.organization, closed_cursor=request.GET.get("closed"),
+                                                  quiet_cursor=request.GET.get("quiet"))
+    except InvalidCursor as error:
+        messages.error(request, str(error))
+        return redirect("waiting", org_slug=org_slug)
+    _waiting_rows(request, waiting)
+    return render(request, "crm/applications/waiting.html", {
+        "waiting": waiting, "notice_form": NoticePlanForm(), "reject_reasons": selectors.rejection_reasons(),
+        "closed_cursor": request.GET.get("closed", ""), "quiet_cursor": request.GET.get("quiet", ""),
+    })
+
+
+@require_POST
+@role_required(RECRUITING)
+def application_notice(request, org_slug, application_id):
+    """Plan a decision's owed notice (send now, next working morning) or record why none goes."""
     from ..notices import notice_statuses
 
-    waiting = selectors.waiting_for_an_answer(request.organization)
-    statuses = notice_statuses([a.pk for a in waiting["closed"]])
-    overdue_before = selectors.working_days_ago(request.organization,
-                                                request.organization.notice_limit_working_days)
-    for application in waiting["closed"]:
-        application.notice = statuses.get(application.pk)
-        sent = application.notice and application.notice[0] in ("sent", "delivered", "opened", "clicked")
-        application.notice_overdue = not sent and application.notice_plan != "none" and \
-            application.decided_at < overdue_before
-    return render(request, "crm/applications/waiting.html", {"waiting": waiting})
-
-
+    application = _visible_application(request, application_id)
+    form = NoticePlanForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"{application.candidate.full_name}: {_errors(form)}")
+        return redirect("waiting", org_slug=org_slug)
+    data = form.cleaned_data
+    status = notice_statuses([application.pk]).get(application.pk)
+    if data["notice_plan"] != "none" and status and status[0] not in ("cancelled",):
+        messages.error(request, f"The email to {application.candidate.full_name} is already in the outbox "
+                                f"({status[1].lower()}): it is not sent twice. If they were told another way, "
+                                "record it with “no email” and how.")
+        return redirect("waiting", org_slug=org_slug)
+    try:
+        services.application_notice_plan(application=application, notice_plan=data["notice_plan"],
+                                          notice_skip_reason=data["skip_reason"], actor=request.user,
+                                          expected_version=data["version"])
+    except ServiceError as error:
+        messages.error(request, f"{application.candidate.full_name}: {error.message}")
+    else:
+        done = {"now": "the email goes now", "morning": "the email goes the next working morning"}.get(
+            data["notice_plan"], "no email, recorded why")
+        messages.success(request, f"{application.candidate.full_name}: {done}.")
+    return redirect("waiting", org_slug=org_slug)

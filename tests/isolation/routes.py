@@ -114,6 +114,8 @@ ROUTES = {
                                        body=lambda b: {"reason": "salary", "version": 1}),
     "application_withdraw": Route(methods=("POST",), ids={"application_id": "application"},
                                   body=lambda b: {"version": 1}),
+    "application_notice": Route(methods=("POST",), ids={"application_id": "application"},
+                                body=lambda b: {"version": 1, "notice_plan": "none", "skip_reason": "told by phone"}),
     "application_undo": Route(methods=("POST",), ids={"application_id": "application"}, body=lambda b: {"version": 1}),
     "application_feedback": Route(methods=("POST",), ids={"application_id": "application"},
                                   body=lambda b: {"strengths": "x", "shareable": "true"}),
