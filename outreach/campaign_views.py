@@ -39,6 +39,23 @@ def _save(request, form, campaign=None):
     return None
 
 
+def _builder_warnings(request, form, campaign=None):
+    """What the builder warns about before a launch: a missing postal address, and options that the chosen
+    templates leave out (referral link, matching jobs, answer link)."""
+    from .models import EmailTemplate
+
+    data = getattr(form, "cleaned_data", None) if form.is_bound else None
+    if data and data.get("template"):
+        templates = list(EmailTemplate.objects.filter(pk__in=[data["template"], *data.get("other_languages", [])]))
+        topic, referral = data.get("topic"), data.get("referral")
+    elif campaign is not None:
+        templates, topic, referral = campaigns.campaign_templates(campaign), campaign.topic, campaign.referral
+    else:
+        templates, topic, referral = [], None, False
+    return {"template_warnings": campaigns.template_warnings(topic=topic, referral=referral, templates=templates),
+            "postal_address_missing": not (request.organization.postal_address or "").strip()}
+
+
 @require_http_methods(["GET", "POST"])
 @role_required(RECRUITING)
 def campaign_new(request, org_slug):
@@ -51,7 +68,8 @@ def campaign_new(request, org_slug):
         if campaign is not None:
             messages.success(request, "Draft saved. Check the audience, then launch it.")
             return redirect("outreach:campaign_detail", org_slug=org_slug, campaign_id=campaign.pk)
-    return render(request, "outreach/campaigns/form.html", {"form": form, "campaign": None},
+    return render(request, "outreach/campaigns/form.html",
+                  {"form": form, "campaign": None, **_builder_warnings(request, form)},
                   status=400 if form.errors else 200)
 
 
@@ -68,7 +86,8 @@ def campaign_edit(request, org_slug, campaign_id):
         if _save(request, form, campaign) is not None:
             messages.success(request, "Draft saved.")
             return redirect("outreach:campaign_detail", org_slug=org_slug, campaign_id=campaign.pk)
-    return render(request, "outreach/campaigns/form.html", {"form": form, "campaign": campaign},
+    return render(request, "outreach/campaigns/form.html",
+                  {"form": form, "campaign": campaign, **_builder_warnings(request, form, campaign)},
                   status=400 if form.errors else 200)
 
 
@@ -80,6 +99,10 @@ def campaign_detail(request, org_slug, campaign_id):
     from talentpools.models import TalentPool
 
     context["pools"] = list(TalentPool.objects.filter(pk__in=campaign.pool_ids).order_by("name"))
+    if campaign.status == CampaignStatus.DRAFT:
+        context["template_warnings"] = campaigns.template_warnings(
+            topic=campaign.topic, referral=campaign.referral, templates=campaigns.campaign_templates(campaign))
+        context["postal_address_missing"] = not (request.organization.postal_address or "").strip()
     try:
         context["preview"] = campaigns.audience_preview_now(campaign)
     except ServiceError as error:

@@ -173,6 +173,62 @@ def campaign_save(*, actor, campaign=None, **data):
     return campaign
 
 
+# --- What a launch needs ------------------------------------------------------------------------
+
+# The merge fields a campaign's options put into each email, and which option needs each: a template that names
+# none of them would silently leave the option out.
+OPTION_FIELDS = {
+    "referral": ("links.referral", "Referrals are on"),
+    CampaignTopic.JOB_OFFERS: ("matching_jobs", "A job-offers campaign lists each person's matching jobs"),
+    CampaignTopic.EVENTS: ("event.rsvp_link", "An event invitation carries each person's answer link"),
+}
+POSTAL_ADDRESS_MISSING = ("Add your organization's postal address in Settings before launching: every campaign "
+                          "email must show it.")
+
+
+def template_warnings(*, topic, referral, templates):
+    """What the chosen templates leave out of what the chosen options provide, in the recruiter's words."""
+    from .rendering import template_fields
+
+    needs = []
+    if referral:
+        needs.append(OPTION_FIELDS["referral"])
+    if topic in OPTION_FIELDS:
+        needs.append(OPTION_FIELDS[topic])
+    warnings = []
+    for template in templates:
+        used = template_fields(template.subject, template.html_body, template.text_body)
+        for field, option in needs:
+            if field not in used:
+                warnings.append(f"{option}, but the template “{template.name}” ({template.get_language_display()}) "
+                                f"has no {{{{ {field} }}}}: its recipients would not get it. Add it to the "
+                                f"template, or choose another one.")
+    return warnings
+
+
+def campaign_templates(campaign):
+    ids = [campaign.template_id, *[pk for pk in (campaign.language_templates or {}).values() if isinstance(pk, int)]]
+    found = {t.pk: t for t in EmailTemplate.objects.filter(pk__in=ids)}
+    return [found[pk] for pk in dict.fromkeys(ids) if pk in found]
+
+
+def campaign_warnings(campaign):
+    """What the builder shows before a launch: options its templates leave out, a missing postal address."""
+    warnings = template_warnings(topic=campaign.topic, referral=campaign.referral,
+                                 templates=campaign_templates(campaign))
+    if not (campaign.organization.postal_address or "").strip():
+        warnings.insert(0, POSTAL_ADDRESS_MISSING)
+    return warnings
+
+
+def _refuse_without_postal_address(campaign):
+    from crm.models import Organization
+
+    address = Organization.objects.filter(pk=campaign.organization_id).values_list("postal_address", flat=True).first()
+    if not (address or "").strip():
+        raise _errors_to_service_error({"postal_address": POSTAL_ADDRESS_MISSING})
+
+
 # --- Schedules ---------------------------------------------------------------------------------
 
 def next_slot(campaign, *, after):
@@ -204,6 +260,9 @@ def next_slot(campaign, *, after):
 def campaign_launch(*, campaign, actor, now=None):
     """Schedule a draft; launching again (double click, two tabs, an API retry) changes nothing.
 
+    Refused (ServiceError on `postal_address`) while the organization has no postal address, which every
+    marketing email must show.
+
     Returns (campaign, launched_now)."""
     now = now or timezone.now()
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -212,6 +271,7 @@ def campaign_launch(*, campaign, actor, now=None):
     errors = campaign_check({field: getattr(campaign, field) for field in FIELDS}, now=now)
     if errors:
         raise _errors_to_service_error(errors)
+    _refuse_without_postal_address(campaign)
     campaign.next_run_at = now if campaign.schedule == Schedule.NOW else next_slot(campaign, after=now)
     campaign.status = CampaignStatus.SCHEDULED
     campaign.launched_at = now
@@ -375,10 +435,10 @@ def _prepare_locked(run, campaign, now):
         INSERT INTO outreach_message (
             organization_id, unique_key, candidate_id, kind, purpose, template_id, language, to_email,
             subject, html, text, headers, context, send_after, status, status_reason, provider_message_id,
-            attempts, created_at, updated_at, campaign_run_id, topic)
+            reply_token, attempts, created_at, updated_at, campaign_run_id, topic)
         SELECT c.organization_id, 'campaign:' || %s || ':' || c.id, c.id, %s, 'marketing', {template_case},
                COALESCE(NULLIF(c.language, ''), %s), c.email, '', '', '', '{{}}'::jsonb, %s::jsonb, %s,
-               'queued', '', '', 0, %s, %s, %s, %s
+               'queued', '', '', '', 0, %s, %s, %s, %s
         FROM run_audience c
         WHERE c.reason = 'eligible'
         ON CONFLICT (organization_id, unique_key) DO NOTHING

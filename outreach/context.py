@@ -9,6 +9,8 @@ STAGE_WORDS = {
            Stage.INTERVIEW: "l'étape des entretiens", Stage.FINAL: "l'entretien final", Stage.OFFER: "l'étape de l'offre"},
 }
 
+REMOTE = {"en": "Remote", "fr": "Télétravail", "de": "Remote", "es": "En remoto", "nl": "Op afstand"}
+
 
 def shareable_feedback(application):
     """The reviewed wording of the shareable feedback notes; internal notes never appear here."""
@@ -76,18 +78,31 @@ def _reused(key, compute):
 def campaign_fields(message, *, site_url):
     """What a campaign email adds to the merge fields for its recipient; None when it has nothing to say
     (a job digest without a matching open job)."""
+    from django.utils import translation
+
+    from .models import Campaign
+    from .rendering import LAYOUT_KEY, marketing_layout
+
+    campaign = _reused(("campaign", message.context["campaign_id"]), lambda: Campaign.objects.select_related(
+        "organization").get(pk=message.context["campaign_id"]))
+    # The footer (preferences, unsubscribe), dates and stages speak the language the email is written in:
+    # its template's.
+    written_in = message.template.language if message.template_id else message.language
+    with translation.override(written_in):
+        return _campaign_fields(message, campaign, site_url, written_in, {
+            "sender_name": campaign.sender_name, LAYOUT_KEY: marketing_layout(written_in)})
+
+
+def _campaign_fields(message, campaign, site_url, written_in, fields):
     from django.utils import formats
 
     from consent import tokens
     from crm.models import PIPELINE, Application
 
-    from .models import Campaign, CampaignTopic
+    from .models import CampaignTopic
 
-    campaign = _reused(("campaign", message.context["campaign_id"]), lambda: Campaign.objects.select_related(
-        "organization").get(pk=message.context["campaign_id"]))
     candidate = message.candidate
     organization = campaign.organization
-    fields = {"sender_name": campaign.sender_name}
     if campaign.topic == CampaignTopic.JOB_OFFERS:
         from talentpools.matching import jobs_for_candidate, open_jobs_for_matching
 
@@ -95,7 +110,8 @@ def campaign_fields(message, *, site_url):
                                   limit=campaign.max_jobs)
         if not jobs:
             return None
-        fields["matching_jobs"] = [{"title": job.title, "location": job.location or ("Remote" if job.remote else ""),
+        remote = REMOTE.get(written_in, "Remote")
+        fields["matching_jobs"] = [{"title": job.title, "location": job.location or (remote if job.remote else ""),
                                     "url": f"{site_url}/p/{organization.slug}/jobs/{job.pk}/"} for job in jobs]
     if campaign.topic == CampaignTopic.EVENTS:
         starts = campaign.event_starts_at.astimezone(organization.time_zone)
@@ -112,7 +128,7 @@ def campaign_fields(message, *, site_url):
             best = (rank, application, stage)
     if best is not None:
         _, application, stage = best
-        language = message.language if message.language in STAGE_WORDS else "en"
+        language = written_in if written_in in STAGE_WORDS else "en"
         fields["remembered"] = {"job_title": application.job.title,
                                 "stage_reached": STAGE_WORDS[language].get(stage, ""),
                                 "applied_on": formats.date_format(application.applied_at, "F Y")}

@@ -16,6 +16,8 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Company {n}")
     slug = factory.Sequence(lambda n: f"company-{n}")
+    # Campaigns launch only with a postal address; tests of its absence clear it.
+    postal_address = "1 Example Street, 75001 Paris, France"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
