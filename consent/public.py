@@ -98,22 +98,28 @@ def _join(request, organization, *, candidate=None, source=Source.PUBLIC_FORM, r
                        "linkedin_url": candidate.linkedin_url}
         form = JoinForm(request.POST or None, initial=initial, purposes=purposes, language=language)
         if request.method == "POST" and form.is_valid():
-            if form.cleaned_data["website"]:
-                return render(request, "consent/public/check_inbox.html", {"organization": organization})  # a bot
+            chosen = services.chosen_list(form.consents())
+            if form.cleaned_data["website"]:  # a bot: the same page, nothing kept
+                return render(request, "consent/public/check_inbox.html", {"organization": organization,
+                                                                           "chosen": chosen})
             ip = client_ip(request)
             email = form.cleaned_data["email"].lower()
             if over_limit(f"join:ip:{ip}", JOIN_LIMIT_PER_IP):
                 return render(request, "consent/public/slow_down.html", {"organization": organization}, status=429)
-            if not over_limit(f"join:email:{organization.pk}:{email}", JOIN_LIMIT_PER_EMAIL):
-                data = {k: form.cleaned_data[k] for k in ("first_name", "last_name", "email", "headline",
-                                                          "linkedin_url")}
-                data["skills"] = [s.strip() for s in form.cleaned_data["skills"].split(",") if s.strip()][:50]
-                data["language"] = language
-                data["consents"] = form.consents()
-                services.opt_in_request(organization=organization, data=data, source=source, ip_address=ip,
-                                        user_agent=request.META.get("HTTP_USER_AGENT", ""), referrer=referrer)
-            # The same answer whether or not the address is known, or was limited.
-            return render(request, "consent/public/check_inbox.html", {"organization": organization})
+            if over_limit(f"join:email:{organization.pk}:{email}", JOIN_LIMIT_PER_EMAIL):
+                # Counted for any address, known or not: the answer tells nothing about who is in the base.
+                return render(request, "consent/public/already_sent.html", {"organization": organization},
+                              status=429)
+            data = {k: form.cleaned_data[k] for k in ("first_name", "last_name", "email", "headline",
+                                                      "linkedin_url")}
+            data["skills"] = [s.strip() for s in form.cleaned_data["skills"].split(",") if s.strip()][:50]
+            data["language"] = language
+            data["consents"] = form.consents()
+            services.opt_in_request(organization=organization, data=data, source=source, ip_address=ip,
+                                    user_agent=request.META.get("HTTP_USER_AGENT", ""), referrer=referrer)
+            # The same answer whether or not the address is known.
+            return render(request, "consent/public/check_inbox.html", {
+                "organization": organization, "chosen": chosen})
     # The referrer's first name only: the link may travel further than the person it was given to.
     return render(request, "consent/public/join.html", {
         "organization": organization, "form": form, "candidate": candidate,
@@ -176,8 +182,21 @@ def confirm(request, token):
                 return render(request, "consent/public/confirm_problem.html",
                               {"reason": "used", "organization": organization}, status=410)
         return render(request, "consent/public/confirmed.html", {
-            "organization": organization, "prefs_token": tokens.preferences_token(candidate)})
-    return render(request, "consent/public/confirm.html", {"organization": organization, "pending": pending})
+            "organization": organization, "prefs_token": tokens.preferences_token(candidate),
+            "chosen": services.chosen_list(_still_offered(organization, pending))})
+    return render(request, "consent/public/confirm.html", {
+        "organization": organization, "pending": pending,
+        "chosen": services.chosen_list(_still_offered(organization, pending))})
+
+
+def _still_offered(organization, pending):
+    """The request's choices that confirming records: purposes the organization still offers."""
+    consents = pending.data.get("consents") if isinstance(pending.data, dict) else None
+    if not isinstance(consents, dict):
+        return {}
+    with organization_scope(organization):
+        active = set(ConsentPurpose.objects.filter(active=True).values_list("key", flat=True))
+    return {key: value for key, value in consents.items() if key in active and isinstance(value, str)}
 
 
 def _preference_rows(candidate, purposes, form, now):

@@ -148,6 +148,30 @@ def withdraw_marketing(*, candidate, source, actor=None, note=""):
 
 # --- Public opt-in (double opt-in) ----------------------------------------------------------
 
+# The words a person reads about their own choices (the confirmation email and pages); other languages use English.
+CHOICE_WORDS = {
+    "en": {PurposeKey.TALENT_POOL: "Keep my profile for future jobs", PurposeKey.JOB_OFFERS: "Job offers",
+           PurposeKey.EVENTS: "Events and meet-ups", PurposeKey.COMPANY_NEWS: "Company news",
+           PurposeKey.TESTIMONIALS: "Employee testimonials", PurposeKey.JOB_MARKET: "Job-market information",
+           Frequency.WEEKLY: "weekly", Frequency.MONTHLY: "monthly", Frequency.QUARTERLY: "quarterly",
+           "heading": "You asked for:"},
+    "fr": {PurposeKey.TALENT_POOL: "Conserver mon profil pour de futurs postes", PurposeKey.JOB_OFFERS: "Offres d'emploi",
+           PurposeKey.EVENTS: "Événements et rencontres", PurposeKey.COMPANY_NEWS: "Actualités de l'entreprise",
+           PurposeKey.TESTIMONIALS: "Témoignages de salariés", PurposeKey.JOB_MARKET: "Informations sur le marché de l'emploi",
+           Frequency.WEEKLY: "chaque semaine", Frequency.MONTHLY: "chaque mois", Frequency.QUARTERLY: "chaque trimestre",
+           "heading": "Vous avez demandé :"},
+}
+
+
+def chosen_list(consents, language="en"):
+    """What a join request asked for, in the person's words: [{"topic", "frequency"}], the talent pool first.
+
+    `consents` maps purpose keys to a frequency ("" for the talent pool); unknown keys are left out."""
+    words = CHOICE_WORDS.get(language, CHOICE_WORDS["en"])
+    return [{"topic": words[key], "frequency": words.get(consents[key], "") if consents[key] else ""}
+            for key in PurposeKey.values if key in (consents or {})]
+
+
 def opt_in_request(*, organization, data, source, ip_address=None, user_agent="", referrer=None):
     """Keep the request and email a confirmation link; nothing counts until it is followed.
 
@@ -174,7 +198,10 @@ def opt_in_request(*, organization, data, source, ip_address=None, user_agent=""
                 language=language, organization_id=organization.pk,
                 context={"links": {"confirm": link},
                          "fields": {"candidate": {"first_name": data.get("first_name", ""),
-                                                  "last_name": data.get("last_name", "")}}})
+                                                  "last_name": data.get("last_name", "")},
+                                    # Listed above the confirmation link whatever the template (outreach.rendering).
+                                    "chosen": {"heading": CHOICE_WORDS.get(language, CHOICE_WORDS["en"])["heading"],
+                                               "items": chosen_list(data.get("consents", {}), language)}}})
     return pending
 
 
