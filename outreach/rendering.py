@@ -154,6 +154,55 @@ def _check_condition(condition, loop_vars, node, source):
         _check_variable(value, loop_vars, node, source)
 
 
+def _names_in(expression: FilterExpression):
+    var = expression.var
+    name = getattr(var, "var", None)
+    if isinstance(name, str) and getattr(var, "lookups", None) is not None:
+        yield name
+    for _func, args in expression.filters:
+        for lookup, arg in args:
+            if lookup and getattr(arg, "lookups", None) is not None:
+                yield arg.var
+
+
+def _condition_names(condition):
+    for attr in ("first", "second"):
+        child = getattr(condition, attr, None)
+        if child is not None:
+            yield from _condition_names(child)
+    value = getattr(condition, "value", None)
+    if isinstance(value, FilterExpression):
+        yield from _names_in(value)
+
+
+def _collect(nodelist, names):
+    for node in nodelist:
+        if isinstance(node, VariableNode):
+            names.update(_names_in(node.filter_expression))
+        elif isinstance(node, IfNode):
+            for condition, body in node.conditions_nodelists:
+                if condition is not None:
+                    names.update(_condition_names(condition))
+                _collect(body, names)
+        elif isinstance(node, ForNode):
+            names.update(_names_in(node.sequence))
+            _collect(node.nodelist_loop, names)
+            _collect(node.nodelist_empty, names)
+
+
+def template_fields(*sources):
+    """The merge fields the sources name anywhere (shown, tested in an if, looped over); a source that does
+    not parse names none."""
+    names = set()
+    for source in sources:
+        try:
+            template = HTML_ENGINE.from_string(source or "")
+        except TemplateSyntaxError:
+            continue
+        _collect(template.nodelist, names)
+    return names
+
+
 def check_template(source, *, engine=HTML_ENGINE):
     """Parse `source` and refuse tags, fields and filters outside the restricted language."""
     try:
@@ -245,11 +294,58 @@ def render_email(*, subject, html_body, text_body, context):
 def _render(*, subject, html_body, text_body, context):
     rendered_subject = clean_subject(TEXT_ENGINE.from_string(subject).render(Context(context, autoescape=False)))
     html = sanitize_html(HTML_ENGINE.from_string(html_body).render(Context(context)))
+    footer_html, footer_text = marketing_footer(context, html)
+    html += footer_html
     if text_body.strip():
         text = TEXT_ENGINE.from_string(text_body).render(Context(context, autoescape=False)).strip()
+        if footer_text:
+            text += "\n\n" + footer_text
     else:
         text = html_to_text(html)
     return Rendered(subject=rendered_subject, html=html, text=text)
+
+
+# --- The layout of marketing emails --------------------------------------------------------------
+
+# The words of the footer every campaign email carries, in the language the email is written in.
+FOOTER_WORDS = {
+    "en": {"preferences": "Your email preferences", "unsubscribe": "Unsubscribe"},
+    "fr": {"preferences": "Vos préférences d'e-mail", "unsubscribe": "Se désinscrire"},
+    "de": {"preferences": "Ihre E-Mail-Einstellungen", "unsubscribe": "Abmelden"},
+    "es": {"preferences": "Sus preferencias de correo", "unsubscribe": "Darse de baja"},
+    "nl": {"preferences": "Uw e-mailvoorkeuren", "unsubscribe": "Afmelden"},
+}
+# The context key a campaign email's fields set (context.campaign_fields): {"kind": "marketing", "language": ...}.
+# Templates cannot name it (it is not a merge field), so no template can leave the footer out.
+LAYOUT_KEY = "layout"
+
+
+def marketing_layout(language):
+    return {"kind": "marketing", "language": language}
+
+
+def marketing_footer(context, html):
+    """The footer of a campaign email: its preference-centre link (unless the body has it already) and a visible
+    one-click unsubscribe link, whatever the template says. Returns (html, text); empty for other emails."""
+    import html as html_module
+
+    layout = context.get(LAYOUT_KEY)
+    if not isinstance(layout, dict) or layout.get("kind") != "marketing":
+        return "", ""
+    words = FOOTER_WORDS.get(layout.get("language"), FOOTER_WORDS["en"])
+    links = context.get("links") or {}
+    html_parts, text_parts = [], []
+    preferences, unsubscribe = links.get("preferences") or "", links.get("unsubscribe") or ""
+    if preferences and html_module.escape(preferences) not in html and preferences not in html:
+        html_parts.append(f'<a href="{html_module.escape(preferences)}">{words["preferences"]}</a>')
+        text_parts.append(f"{words['preferences']}: {preferences}")
+    if unsubscribe:
+        html_parts.append(f'<a href="{html_module.escape(unsubscribe)}">{words["unsubscribe"]}</a>')
+        text_parts.append(f"{words['unsubscribe']}: {unsubscribe}")
+    if not html_parts:
+        return "", ""
+    footer = sanitize_html('<p style="color:#6b7280;font-size:12px">' + " · ".join(html_parts) + "</p>")
+    return footer, "\n".join(text_parts)
 
 
 # --- What a confirmation email asks the person to confirm -------------------------------------------
