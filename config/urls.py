@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("webhooks/anymail/", include("outreach.inbound_urls")),
     path("webhooks/anymail/", include("outreach.webhook_urls")),
     path("", include("consent.urls")),
     path("", include("talentpools.urls")),

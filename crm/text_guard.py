@@ -105,6 +105,8 @@ class UnstorableTextMiddleware:
         if request.method not in BODY_METHODS:
             return None
         if request.content_type == "multipart/form-data":
+            if _body_fits_in_memory(request):
+                request.body  # noqa: B018  (read first, so a view that needs the raw body still has it)
             # Django's multipart parser already replaced malformed UTF-8; a NUL character survives it.
             for name, values in request.POST.lists():
                 if has_unstorable_text(name) or any(has_unstorable_text(value) for value in values):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from consent.models import Action, ConsentRecord, Source
 from crm.models import Application
 
-from .models import Message, MessageEvent, MessageStatus
+from .models import Message, MessageEvent, MessageStatus, Reply
 
 SENT_STATUSES = [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.OPENED, MessageStatus.CLICKED,
                  MessageStatus.BOUNCED, MessageStatus.COMPLAINED]
@@ -57,16 +57,22 @@ def _unsubscribed(sent_messages, topic):
         created_at__gte=OuterRef("sent_at")).exclude(source=Source.PROVIDER_COMPLAINT)))
 
 
+def _replies(messages):
+    """The people's own replies to the emails (automatic answers such as out-of-office are not replies)."""
+    return Reply.objects.filter(message__in=messages, auto_reply=False)
+
+
 def results(messages, *, topic, open_tracking):
     """Results of a set of campaign emails (a run, or all runs of a campaign)."""
     counts = dict(messages.values_list("status").annotate(n=Count("id")).order_by())
     sent_messages = messages.filter(status__in=SENT_STATUSES)
     return _figures(counts, _reapplied(sent_messages).values("candidate_id").distinct().count(),
-                    _unsubscribed(sent_messages, topic).values("candidate_id").distinct().count(), open_tracking)
+                    _unsubscribed(sent_messages, topic).values("candidate_id").distinct().count(), open_tracking,
+                    replied=_replies(messages).values("candidate_id").distinct().count())
 
 
 def runs_results(runs, *, topic, open_tracking):
-    """{run id: results} of the runs' emails, in three queries whatever the number of runs."""
+    """{run id: results} of the runs' emails, in four queries whatever the number of runs."""
     messages = Message.objects.filter(campaign_run__in=[run.pk for run in runs])
     counts = {run.pk: {} for run in runs}
     for run_id, status, n in messages.values_list("campaign_run_id", "status").annotate(n=Count("id")).order_by():
@@ -78,11 +84,15 @@ def runs_results(runs, *, topic, open_tracking):
                     .values_list("campaign_run_id", "n").order_by())
 
     reapplied, unsubscribed = per_run(_reapplied(sent_messages)), per_run(_unsubscribed(sent_messages, topic))
-    return {run_id: _figures(run_counts, reapplied.get(run_id, 0), unsubscribed.get(run_id, 0), open_tracking)
+    replied = dict(_replies(messages).values("message__campaign_run_id")
+                   .annotate(n=Count("candidate_id", distinct=True)).values_list("message__campaign_run_id", "n")
+                   .order_by())
+    return {run_id: _figures(run_counts, reapplied.get(run_id, 0), unsubscribed.get(run_id, 0), open_tracking,
+                             replied=replied.get(run_id, 0))
             for run_id, run_counts in counts.items()}
 
 
-def _figures(counts, reapplied, unsubscribed, open_tracking):
+def _figures(counts, reapplied, unsubscribed, open_tracking, replied=0):
     sent = sum(counts.get(s, 0) for s in SENT_STATUSES)
     figures = {
         "sent": sent,
@@ -92,10 +102,12 @@ def _figures(counts, reapplied, unsubscribed, open_tracking):
         "complained": counts.get(MessageStatus.COMPLAINED, 0),
         "unsubscribed": unsubscribed,
         "reapplied": reapplied,
+        # People who answered (each once, however many emails of the set they answered).
+        "replied": replied,
         "opened": counts.get(MessageStatus.OPENED, 0) + counts.get(MessageStatus.CLICKED, 0)
         if open_tracking else None,
     }
-    for key in ("delivered", "clicked", "bounced", "complained", "unsubscribed", "reapplied", "opened"):
+    for key in ("delivered", "clicked", "bounced", "complained", "unsubscribed", "reapplied", "replied", "opened"):
         value = figures[key]
         figures[f"{key}_rate"] = round(100 * value / sent, 1) if sent and value is not None else None
     return figures

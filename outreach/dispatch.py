@@ -196,8 +196,15 @@ def _close_quietly(provider):
 
 def deliver(message, rendered, headers, sender_name=None):
     """Hand the email to the provider; returns its message id."""
+    from .inbound import reply_address
+
     from_email, reply_to = sender_addresses(message.organization, sender_name)
-    message_id = make_msgid(domain="silverpool.local")
+    tracked = reply_address(message, sender_name)
+    if tracked:
+        reply_to = [tracked]  # the candidate's answer comes back to the timeline (outreach.inbound)
+    # The reply token in the Message-ID too: a reply that lost its To address still names it in In-Reply-To.
+    message_id = make_msgid(idstring=f"r-{message.reply_token}" if message.reply_token else None,
+                            domain="silverpool.local")
     provider = _connection()
     email = EmailMultiAlternatives(
         subject=rendered.subject, body=rendered.text, from_email=from_email, to=[message.to_email],
@@ -262,15 +269,19 @@ def send_one(message_id):
                 reason = campaign_refusal(message)
                 if reason is not None:
                     return _suppress(message, reason)
+            from .inbound import reply_token_for
+
+            reply_token = reply_token_for(message)
             # The mark that makes a crash during the provider call visible instead of silently resent.
             marked = Message.all_tenants.filter(pk=message.pk, status=MessageStatus.SENDING,
                                                 provider_call_started_at__isnull=True).update(
                 provider_call_started_at=timezone.now(), subject=rendered.subject, html=rendered.html,
                 text=rendered.text, headers=headers, template_version=message.template.version,
-                updated_at=timezone.now())
+                reply_token=reply_token, updated_at=timezone.now())
         if not marked:
             return "gone"
         message.subject = rendered.subject
+        message.reply_token = reply_token
         heal_connection()  # with the pool: back to it while the provider answers, so the other sends use it
         try:
             provider_id = deliver(message, rendered, headers, sender_name)

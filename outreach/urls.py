@@ -18,6 +18,8 @@ urlpatterns = [
     path("o/<slug:org_slug>/outbox/", views.outbox, name="outbox"),
     path("o/<slug:org_slug>/outbox/review/", views.review_queue, name="review_queue"),
     path("o/<slug:org_slug>/outbox/review/<int:message_id>/approve/", views.review_approve, name="review_approve"),
+    path("o/<slug:org_slug>/outbox/replies/<int:reply_id>/reviewed/", views.stop_request_reviewed,
+         name="stop_request_reviewed"),
     path("o/<slug:org_slug>/outbox/<int:message_id>/", views.message_detail, name="message_detail"),
     path("o/<slug:org_slug>/outbox/<int:message_id>/resolve/", views.message_resolve, name="message_resolve"),
     path("o/<slug:org_slug>/templates/", views.template_list, name="template_list"),

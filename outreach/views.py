@@ -56,11 +56,26 @@ def outbox(request, org_slug):
     status = request.GET.get("status") or None
     if status is not None and status not in MessageStatus.values:
         status = None
+    from .inbound import stop_requests_to_review
+
     return render(request, "outreach/outbox.html", {
         "outbox_messages": selectors.outbox(status=status), "status": status, "statuses": MessageStatus.choices,
         "needs_review": Message.objects.filter(status=MessageStatus.NEEDS_REVIEW).count(),
         "in_review": Message.objects.filter(status=MessageStatus.REVIEW).count(),
+        "stop_requests": stop_requests_to_review(),
     })
+
+
+@require_POST
+@role_required(RECRUITING)
+def stop_request_reviewed(request, org_slug, reply_id):
+    from .inbound import stop_request_reviewed as mark_reviewed
+    from .models import Reply
+
+    reply = get_object_or_404(Reply.objects.select_related("candidate"), pk=reply_id, stop_request=True)
+    if mark_reviewed(reply=reply, actor=request.user):
+        messages.success(request, f"The request of {reply.candidate.full_name} is marked as reviewed.")
+    return redirect("outreach:outbox", org_slug=org_slug)
 
 
 @require_GET

@@ -90,6 +90,11 @@ def other_tenant_objects(tenant):
         reason = RejectionReason.objects.first()
         template = EmailTemplate.objects.filter(kind="generic").first()
         message = send_test(template=template, actor=tenant.admin, candidate=candidate)
+        from outreach.models import Reply
+
+        reply = Reply.objects.create(message=message, candidate=candidate, received_at=message.created_at,
+                                     from_email=candidate.email, subject="Re: theirs", text="Please remove me",
+                                     stop_request=True, provider="postmark", dedupe_key="their-reply")
         from talentpools.services import tag_candidates, tag_create
 
         tag = tag_create(name="Their tag")
@@ -134,6 +139,7 @@ def other_tenant_objects(tenant):
         "hiring_manager_id": tenant.hiring_manager.pk,
         "template": template.pk,
         "message": message.pk,
+        "reply": reply.pk,
         "preview_key": preview_key,
         "tag": tag.pk,
         "pool": pool.pk,
