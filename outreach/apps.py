@@ -6,7 +6,7 @@ class OutreachConfig(AppConfig):
     verbose_name = "Email engine"
 
     def ready(self):
-        from anymail.signals import tracking
+        from anymail.signals import inbound, tracking
 
         from crm.events import (
             application_rejected,
@@ -17,6 +17,7 @@ class OutreachConfig(AppConfig):
         )
         from crm.panels import register_candidate_panel
 
+        from . import inbound as replies
         from . import receivers, views
 
         application_rejected.connect(receivers.on_decision, dispatch_uid="outreach.rejected")
@@ -25,6 +26,7 @@ class OutreachConfig(AppConfig):
         rejection_undone.connect(receivers.on_rejection_undone, dispatch_uid="outreach.undone")
         organization_created.connect(receivers.on_organization_created, dispatch_uid="outreach.templates")
         tracking.connect(receivers.on_tracking_event, dispatch_uid="outreach.tracking")
+        inbound.connect(replies.on_inbound, dispatch_uid="outreach.inbound")
         register_candidate_panel("messages", order=30, render=views.messages_panel)
         from crm.panels import register_dashboard_panel
 

@@ -179,6 +179,7 @@ ROUTES = {
     "operation_detail": Route(ids={"operation_id": "operation"}),
     "outreach:outbox": Route(),
     "outreach:review_queue": Route(),
+    "outreach:stop_request_reviewed": Route(methods=("POST",), ids={"reply_id": "reply"}),
     "outreach:message_detail": Route(ids={"message_id": "message"}),
     "outreach:message_resolve": Route(methods=("POST",), ids={"message_id": "message"},
                                       body=lambda b: {"action": "resend"}),
