@@ -92,7 +92,7 @@ def test_the_preview_counts_only_people_with_a_job_to_offer(digest):
 
 
 def test_the_matches_page_and_the_digest_leave_out_the_same_people(digest):
-    tenant, jobs, people = digest["tenant"], digest["jobs"], digest["people"]
+    tenant, jobs = digest["tenant"], digest["jobs"]
     with tenant.scope():
         django_matches = {m.candidate.first_name for m in job_matches(jobs["django"])}
         data_matches = {m.candidate.first_name for m in job_matches(jobs["data"])}
