@@ -285,6 +285,8 @@ if EMAIL_URL.startswith(("smtp://", "smtps://", "submission://")):
     EMAIL_HOST_PASSWORD = unquote(_smtp.password or "")
     EMAIL_USE_SSL = _smtp.scheme == "smtps"
     EMAIL_USE_TLS = _smtp.scheme == "submission"
+elif EMAIL_PROVIDER.lower() == "amazon_ses":
+    EMAIL_BACKEND = "outreach.ses_backend.EmailBackend"  # anymail's, with tracking left to the configuration set
 elif EMAIL_PROVIDER:
     # e.g. EMAIL_PROVIDER=postmark with ANYMAIL_POSTMARK_SERVER_TOKEN=... in the environment.
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER.lower()}.EmailBackend"
