@@ -188,9 +188,18 @@ def _unsubscribe_detail(event):
     return ", ".join(str(word) for word in words if isinstance(word, (str, int)) and word != "") or "unsubscribed"
 
 
+# What finding an event's message reads: the row is read again, locked, before anything is written.
+LOOKUP_FIELDS = ("id", "organization", "candidate", "status", "to_email", "provider_message_id",
+                 "provider_call_started_at")
+# Never read by an event: the rendered bodies, often tens of kilobytes a message.
+BODY_FIELDS = ("html", "text", "headers")
+# The events whose handling reads the candidate row (a timeline entry, the consent ledger).
+CANDIDATE_EVENTS = {"clicked", "complained", "unsubscribed"}
+
+
 def _message_of(event):
     """By the provider's id; else, for a message whose provider call never returned, by the id it carried."""
-    messages = Message.all_tenants.select_related("organization", "candidate")
+    messages = Message.all_tenants.select_related("organization").only(*LOOKUP_FIELDS)
     if event.message_id:
         message = messages.filter(provider_message_id=event.message_id).exclude(provider_message_id="").first()
         if message is not None:
@@ -241,7 +250,9 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
         return
     event_id = event.event_id or f"{esp_name}:{event.message_id or message.pk}:{event.event_type}:{event.timestamp}"
     occurred_at = event.timestamp or timezone.now()
-    with organization_scope(message.organization), transaction.atomic():
+    organization = message.organization
+    # No savepoint of its own: the webhook's guard applies a post whole or not at all, and rolls back to its own.
+    with organization_scope(organization), transaction.atomic(savepoint=False):
         try:
             with transaction.atomic():
                 MessageEvent.objects.create(
@@ -253,8 +264,11 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
                 )
         except IntegrityError:
             return  # a replayed event
-        message = Message.objects.select_for_update(of=("self",)).select_related("organization", "candidate").get(
-            pk=message.pk)
+        locked = Message.objects.select_for_update(of=("self",)).defer(*BODY_FIELDS)
+        if event.event_type in CANDIDATE_EVENTS:
+            locked = locked.select_related("candidate")  # else read only if needed (a settled message's timeline)
+        message = locked.get(pk=message.pk)
+        message.organization = organization
         if _uncertain(message):
             _settle(message, event, occurred_at, meaning)
         else:
