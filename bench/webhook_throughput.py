@@ -1,23 +1,29 @@
 """Benchmark: provider tracking webhooks through gunicorn with production settings.
 
     python bench/webhook_throughput.py [--messages 2000] [--provider postmark|sendgrid|mailgun] [--batch 10]
-                                       [--clients 8] [--workers 2] [--database silverpool_whbench] [--keep-database]
+                                       [--clients 8] [--workers 2] [--rounds 6]
+                                       [--database silverpool_whbench] [--keep-database]
 
-Prepares an organization with `messages` outbox emails already sent (each with its provider id), then
-starts docker-compose's web command (gunicorn, sync workers, production settings; `--workers` of them
-on 127.0.0.1) and posts three tracking events per email (delivery, open, click) as the provider
-documents them, with basic auth, from `--clients` keep-alive clients. Postmark posts one event per
-request; SendGrid posts `--batch` events per request; Mailgun one signed event per request.
+Prepares an organization with `messages` outbox emails already sent (rendered as the sender renders
+them, each with its provider id), then starts docker-compose's web command (gunicorn, sync workers,
+production settings; `--workers` of them on 127.0.0.1) and posts three tracking events per email
+(delivery, open, click) as the provider documents them, with basic auth, from `--clients` keep-alive
+clients: Postmark one event per request, SendGrid `--batch` events per request, Mailgun one signed
+event per request.
 
 The baseline is a bare Django view that parses the same JSON bodies and answers 200
-(bench/bare_urls.py), served by the same gunicorn command and settings in the same run. Then every
-event is posted a second time: the replay must change nothing. Prints events per second, p50/p95
-latency and the answers' statuses of each pass, and the ratio to the baseline. Exits non-zero if any
-answer is not a 2xx, if the first pass did not write what its events mean, or if the replay changed
-anything. Target: 500 events per second with 2 workers.
+(bench/bare_urls.py), served by the same gunicorn command and settings in the same run. Both servers
+run side by side and take the posts in turn, a slice at a time (`--rounds`), so that both meet the same
+load from the rest of the machine. Then every event is posted a second time: the replay must change
+nothing. Prints, for each pass, events per second, p50/p95 latency, the CPU each event cost gunicorn
+and its PostgreSQL backends, and the answers' statuses, and the ratio to the baseline. Exits non-zero
+if any answer is not a 2xx, if the first pass did not write what its events mean (one event row each,
+every email clicked, one timeline entry per click), or if the replay changed anything.
+Target: 500 events per second with 2 workers.
 
 Uses DATABASE_URL's server and REDIS_URL: the benchmark creates (and at the end drops, unless
---keep-database) a database of its own named by --database, and migrates it.
+--keep-database) a database of its own named by --database, and migrates it. It stops the servers it
+started; all its traffic goes to 127.0.0.1.
 """
 
 import argparse
@@ -208,19 +214,39 @@ def server_environment(port, url):
     base = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
     environ = {**base, **replay.service_environment(replay.compose_services()["web"], dotenv),
                "DATABASE_URL": url, "REDIS_URL": os.environ["REDIS_URL"],
-               "ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY, "DB_APPLICATION_NAME": "silverpool-whbench"}
+               "ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
     assert environ["SILVERPOOL_ENV"] == "production"
     return environ
 
 
 class Server:
-    def __init__(self, application, workers, url, log_path):
+    def __init__(self, name, application, workers, url, log_path):
         self.port = free_port()
         self.log_path = log_path
+        self.database_name = f"silverpool-whbench-{name}"  # its connections' application_name
         self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(server_command(self.port, workers, application), cwd=ROOT,
-                                        env=server_environment(self.port, url), stdout=self.log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        environ = {**server_environment(self.port, url), "DB_APPLICATION_NAME": self.database_name}
+        self.process = subprocess.Popen(server_command(self.port, workers, application), cwd=ROOT, env=environ,
+                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def cpu(self):
+        """CPU seconds used so far by gunicorn's master and workers, and by their PostgreSQL backends
+        ({pid: seconds}: a backend opened later counts from zero)."""
+        import psutil
+        from django.db import connection
+
+        master = psutil.Process(self.process.pid)
+        server = sum(sum(p.cpu_times()[:2]) for p in [master, *master.children(recursive=True)])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [self.database_name])
+            pids = [pid for (pid,) in cursor.fetchall()]
+        backends = {}
+        for pid in pids:
+            try:
+                backends[pid] = sum(psutil.Process(pid).cpu_times()[:2])
+            except psutil.Error:  # gone, or PostgreSQL runs elsewhere
+                pass
+        return server, backends
 
     def __enter__(self):
         def listening():
@@ -295,13 +321,39 @@ def post_all(port, requests, clients):
     return time.perf_counter() - started, latencies, statuses
 
 
-def measure(port, requests, clients):
-    seconds, latencies, statuses = post_all(port, requests, clients)
+def interleaved(servers, requests, clients, rounds):
+    """Post `requests` to each server in turn, a slice at a time (`rounds` slices), so that all of them
+    meet the same load from the rest of the machine. Returns {server: figures}."""
+    totals = {server: {"seconds": 0.0, "latencies": [], "statuses": {}, "server_cpu": 0.0, "database_cpu": 0.0,
+                       "client_cpu": 0.0} for server in servers}
+    size = -(-len(requests) // rounds)
+    for start in range(0, len(requests), size):
+        part = requests[start:start + size]
+        for server in servers:
+            total = totals[server]
+            server_before, backends_before = server.cpu()
+            client_before = time.process_time()
+            seconds, latencies, statuses = post_all(server.port, part, clients)
+            total["client_cpu"] += time.process_time() - client_before
+            server_after, backends_after = server.cpu()
+            total["server_cpu"] += server_after - server_before
+            total["database_cpu"] += sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends_after.items())
+            total["seconds"] += seconds
+            total["latencies"] += latencies
+            for status, count in statuses.items():
+                total["statuses"][status] = total["statuses"].get(status, 0) + count
     events = sum(count for _, _, count in requests)
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {"events": events, "posts": len(requests), "seconds": seconds, "rate": events / seconds,
-            "p50": quantiles[49] * 1000, "p95": quantiles[94] * 1000, "statuses": statuses,
-            "ok": all(isinstance(s, int) and 200 <= s < 300 for s in statuses)}
+    figures = {}
+    for server, total in totals.items():
+        quantiles = statistics.quantiles(total["latencies"], n=100)
+        figures[server] = {
+            "events": events, "posts": len(requests), "seconds": total["seconds"],
+            "rate": events / total["seconds"], "p50": quantiles[49] * 1000, "p95": quantiles[94] * 1000,
+            "statuses": total["statuses"], "ok": all(isinstance(s, int) and 200 <= s < 300 for s in total["statuses"]),
+            "server_cpu": total["server_cpu"] * 1000 / events, "database_cpu": total["database_cpu"] * 1000 / events,
+            "client_cpu": total["client_cpu"] * 1000 / events,
+        }
+    return figures
 
 
 # --- What the events wrote --------------------------------------------------------------------------
@@ -342,9 +394,9 @@ def first_pass_problems(before, after, messages):
 
 def row(label, result, baseline=None):
     statuses = " ".join(f"{status}×{count}" for status, count in sorted(result["statuses"].items(), key=str))
-    ratio = f"{result['rate'] / baseline['rate']:6.2f}" if baseline else f"{1.0:6.2f}"
-    return (f"{label:40} {result['rate']:9.0f} {ratio} {result['p50']:8.1f} {result['p95']:8.1f}   "
-            f"{result['posts']:,} posts: {statuses}")
+    ratio = result["rate"] / baseline["rate"] if baseline else 1.0
+    return (f"{label:34} {result['rate']:8.0f} {ratio:6.2f} {result['p50']:7.1f} {result['p95']:7.1f} "
+            f"{result['server_cpu']:7.2f} {result['database_cpu']:7.2f}   {result['posts']:,} posts: {statuses}")
 
 
 def main(argv=None):
@@ -355,10 +407,11 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive clients")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--database", default="silverpool_whbench")
+    parser.add_argument("--rounds", type=int, default=6, help="slices posted to the baseline and the webhooks in turn")
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args(argv)
-    if args.messages < 1 or args.batch < 1 or args.clients < 1 or args.workers < 1:
-        parser.error("--messages, --batch, --clients and --workers must be at least 1")
+    if min(args.messages, args.batch, args.clients, args.workers, args.rounds) < 1:
+        parser.error("--messages, --batch, --clients, --workers and --rounds must be at least 1")
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         parser.error("set DATABASE_URL (its server gets the benchmark's own database) and REDIS_URL")
 
@@ -377,38 +430,45 @@ def main(argv=None):
         organization, run, sent = prepare(args.provider, args.messages)
         requests = requests_for(args.provider, sent, args.batch)
         warm_up = warm_up_requests(args.provider, 40)
-        connections.close_all()
         print(f"Provider webhooks: {args.provider}, {3 * args.messages:,} events (delivery, open, click) for "
               f"{args.messages:,} sent emails in {len(requests):,} posts; {args.clients} clients; gunicorn as "
               f"docker-compose runs it, {args.workers} sync workers, production settings", flush=True)
-        print(f"{'run':40} {'events/s':>9} {'ratio':>6} {'p50 ms':>8} {'p95 ms':>8}   answers")
-        with tempfile.TemporaryDirectory(prefix="sp-whbench-") as logs:
-            with Server("bench.bare_urls:wsgi_application()", args.workers, url, Path(logs) / "bare.log") as bare:
-                post_all(bare.port, warm_up, args.clients)
-                baseline = measure(bare.port, requests, args.clients)
-                print(row("baseline: bare view, JSON parse only", baseline), flush=True)
-                failures += [f"baseline: {line}" for line in bare.problems()]
-            with Server("config.wsgi:application", args.workers, url, Path(logs) / "web.log") as web:
-                warm = measure(web.port, warm_up, args.clients)
-                if not warm["ok"]:
-                    failures.append(f"warm-up answers {warm['statuses']}:\n{web.tail()}")
-                before = state(organization, run)
-                first = measure(web.port, requests, args.clients)
-                print(row("webhooks, first delivery", first, baseline), flush=True)
-                written = state(organization, run)
-                again = measure(web.port, requests, args.clients)
-                print(row("webhooks, every event replayed", again, baseline), flush=True)
-                replayed = state(organization, run)
-                failures += [f"web: {line}" for line in web.problems()]
-                for label, result in (("baseline", baseline), ("first delivery", first), ("replay", again)):
-                    if not result["ok"]:
-                        failures.append(f"{label}: answers {result['statuses']} (all must be 2xx)")
-                if not first["ok"] or not again["ok"]:
-                    failures.append(f"web log:\n{web.tail()}")
+        print(f"{'run':34} {'events/s':>8} {'ratio':>6} {'p50 ms':>7} {'p95 ms':>7} {'web CPU':>7} {'DB CPU':>7}"
+              f"   answers (CPU: ms per event, gunicorn and its PostgreSQL backends)")
+        with tempfile.TemporaryDirectory(prefix="sp-whbench-") as logs, \
+                Server("bare", "bench.bare_urls:wsgi_application()", args.workers, url, Path(logs) / "bare.log") as bare, \
+                Server("web", "config.wsgi:application", args.workers, url, Path(logs) / "web.log") as web:
+            post_all(bare.port, warm_up, args.clients)
+            warm = interleaved([web], warm_up, args.clients, 1)[web]
+            if not warm["ok"]:
+                failures.append(f"warm-up answers {warm['statuses']}:\n{web.tail()}")
+            before = state(organization, run)
+            figures = interleaved([bare, web], requests, args.clients, args.rounds)
+            baseline, first = figures[bare], figures[web]
+            print(row("baseline: bare view, JSON parse", baseline), flush=True)
+            print(row("webhooks, first delivery", first, baseline), flush=True)
+            written = state(organization, run)
+            figures = interleaved([bare, web], requests, args.clients, args.rounds)
+            baseline_again, again = figures[bare], figures[web]
+            print(row("baseline again, alongside replay", baseline_again), flush=True)
+            print(row("webhooks, every event replayed", again, baseline_again), flush=True)
+            replayed = state(organization, run)
+            failures += [f"baseline: {line}" for line in bare.problems()]
+            failures += [f"web: {line}" for line in web.problems()]
+            for label, result in (("baseline", baseline), ("first delivery", first), ("replay", again)):
+                if not result["ok"]:
+                    failures.append(f"{label}: answers {result['statuses']} (all must be 2xx)")
+            if not first["ok"] or not again["ok"]:
+                failures.append(f"web log:\n{web.tail()}")
         failures += first_pass_problems(before, written, args.messages)
         changed = {key: (written[key], replayed[key]) for key in written if written[key] != replayed[key]}
         print(f"ratio webhooks ÷ baseline: {first['rate'] / baseline['rate']:.2f} (first delivery), "
-              f"{again['rate'] / baseline['rate']:.2f} (replay)")
+              f"{again['rate'] / baseline_again['rate']:.2f} (replay)")
+        cost = first["server_cpu"] + first["database_cpu"]
+        print(f"CPU per event, first delivery: gunicorn {first['server_cpu']:.2f} ms + PostgreSQL "
+              f"{first['database_cpu']:.2f} ms = {cost:.2f} ms (the clients: {first['client_cpu']:.2f} ms): "
+              f"at most {os.cpu_count() * 1000 / cost:.0f} events/s on this machine's {os.cpu_count()} cores "
+              f"if nothing else ran; the baseline costs {baseline['server_cpu'] + baseline['database_cpu']:.2f} ms")
         print("after the first delivery: " + "; ".join(f"{key} {value}" for key, value in written.items()
                                                           if key != "latest event time"))
         if changed:
