@@ -6,8 +6,11 @@ challenge) for missing or wrong basic auth, 403 for a bad provider signature, 40
 this installation is not set up for. Amazon SES posts through Amazon SNS: each message's SNS
 signature is checked (outreach/sns.py) before anymail reads it, and a certificate that cannot be
 fetched right now is a 503, so that SNS delivers the message again. A post is applied whole or not at all: its events are written
-in one transaction, so a refusal part-way leaves no row behind. The one 5xx left is 503 while the
-database is unreachable: the provider's retry then delivers the events once it is back.
+in one transaction (the guard's own: the views are exempt from ATOMIC_REQUESTS), so a refusal part-way
+leaves no row behind. The one 5xx left is 503 (with Retry-After) for a database error the body did not
+cause: the database unreachable, or a schema the code does not match yet (deployed before `migrate`).
+The provider's retry then delivers the events once it is fixed; only a DataError or an IntegrityError
+(a value the body carried that the database refuses) is the body's fault, a 400.
 """
 
 import functools
@@ -18,7 +21,7 @@ from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidati
 from anymail.utils import get_anymail_setting, get_request_basic_auth
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, transaction
 from django.http import HttpResponse
 from django.utils.crypto import constant_time_compare
 
@@ -157,9 +160,11 @@ def guarded(view, provider):
             return _refuse(403, provider, error)
         except AnymailConfigurationError as error:
             return _refuse(404, provider, f"not set up here: {error}", level=logging.ERROR)
-        except (OperationalError, InterfaceError) as error:
-            logger.error("webhook %s: database unavailable, the provider will retry: %s", provider,
-                         str(error)[:200])
+        except (DataError, IntegrityError) as error:  # a value the body carried, refused by the database
+            return _refuse(400, provider, f"{error.__class__.__name__}: {error}")
+        except (DatabaseError, InterfaceError) as error:  # unreachable, or a schema behind the code: retry later
+            logger.error("webhook %s: database error (%s), the provider will retry: %s", provider,
+                         error.__class__.__name__, str(error)[:200])
             response = HttpResponse(status=503)
             response["Retry-After"] = "60"
             return response
@@ -169,4 +174,5 @@ def guarded(view, provider):
             return _refuse(400, provider, f"the provider's view answered {response.status_code}")
         return response
 
-    return wrapper
+    # The guard's transaction above is the post's only one: no ATOMIC_REQUESTS block around it.
+    return transaction.non_atomic_requests(wrapper)

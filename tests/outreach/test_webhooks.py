@@ -384,6 +384,72 @@ def test_a_refusal_is_logged_once_with_the_provider_and_not_the_body(tenant_a, h
     assert "SECRET-BODY-TEXT" not in lines[0]
 
 
+
+# --- Database errors the body did not cause -------------------------------------------------------------
+
+def test_a_table_missing_until_migrate_is_a_503_and_the_retry_after_migrate_is_taken(tenant_a, hooks):
+    """Code deployed before `migrate`: the provider must keep the event and deliver it again, never drop it."""
+    from django.db import connection
+
+    message = sent(tenant_a, "postmark")
+    before = state(message)
+    body = postmark_events(message)["delivered"]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE outreach_messageevent RENAME TO outreach_messageevent_not_yet")
+    response = post("postmark", body)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE outreach_messageevent_not_yet RENAME TO outreach_messageevent")
+    assert response.status_code == 503 and response["Retry-After"] == "60"
+    assert state(message) == before
+    assert post("postmark", body).status_code == 200  # the provider's retry, once migrated
+    assert Message.all_tenants.get(pk=message.pk).status == MessageStatus.DELIVERED
+    assert MessageEvent.all_tenants.filter(message=message).count() == 1
+
+
+@pytest.mark.parametrize("error, status", [
+    ("ProgrammingError", 503), ("InternalError", 503), ("NotSupportedError", 503), ("DatabaseError", 503),
+    ("OperationalError", 503), ("InterfaceError", 503), ("DataError", 400), ("IntegrityError", 400),
+])
+def test_only_a_database_error_the_body_caused_is_a_400(tenant_a, hooks, error, status):
+    """A value refused by the database (DataError, IntegrityError) is the body's fault; any other database
+    error is ours, a 503 the provider retries. Either way the post's rows are rolled back."""
+    from anymail.signals import tracking
+    from django import db
+
+    message = sent(tenant_a, "sendgrid")
+    before = state(message)
+    events = sendgrid_events(message)
+
+    def fail_on_click(sender, event, **kwargs):
+        if event.event_type == "clicked":
+            raise getattr(db, error)("simulated")
+
+    tracking.connect(fail_on_click, weak=False)
+    try:
+        response = post("sendgrid", [events["delivered"], events["opened"], events["clicked"]])
+    finally:
+        tracking.disconnect(fail_on_click)
+    assert response.status_code == status
+    assert (response.get("Retry-After") == "60") is (status == 503)
+    assert state(message) == before
+
+
+def test_webhook_routes_run_in_the_guards_transaction_alone():
+    """Not inside ATOMIC_REQUESTS as well: the guard's block is the post's one transaction."""
+    from django.urls import get_resolver
+
+    routes = [pattern for pattern in get_resolver().url_patterns if "webhooks" in str(pattern.pattern)]
+    views = []
+    for route in routes:
+        for pattern in getattr(route, "url_patterns", [route]):
+            views.append((str(pattern.pattern), pattern.callback))
+    tracking = [path for path, _ in views if "tracking" in path]
+    inbound = [path for path, _ in views if "inbound" in path]
+    assert "postmark/tracking/" in tracking and any("postmark/inbound" in path for path in inbound)
+    for path, view in views:
+        assert getattr(view, "_non_atomic_requests", set()) == {"default"}, path
+
+
 # --- Generated bodies ----------------------------------------------------------------------------------
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
