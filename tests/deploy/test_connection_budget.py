@@ -291,6 +291,7 @@ class ConnectionWatch(threading.Thread):
         super().__init__(daemon=True)
         self.connection = psycopg.connect(database_url, autocommit=True, application_name="sp-watch")
         self.peak, self.peak_by_name, self.samples, self.now_by_name = 0, Counter(), 0, {}
+        self.longest_wait = (0.0, "")  # the longest a statement was seen waiting on a lock: (seconds, what)
         self.stopping = threading.Event()
 
     def run(self):
@@ -303,7 +304,16 @@ class ConnectionWatch(threading.Thread):
             for name, count in by_name.items():
                 self.peak_by_name[name] = max(self.peak_by_name[name], count)
             self.samples += 1
+            if self.samples % 10 == 0:
+                self._note_lock_waits()
             time.sleep(0.01)
+
+    def _note_lock_waits(self):
+        row = self.connection.execute(
+            "SELECT extract(epoch FROM now() - query_start), application_name || ': ' || left(query, 200) "
+            "FROM pg_stat_activity WHERE wait_event_type = 'Lock' ORDER BY query_start LIMIT 1").fetchone()
+        if row and row[0] > self.longest_wait[0]:
+            self.longest_wait = (float(row[0]), row[1])
 
     def stop(self):
         self.stopping.set()
@@ -326,12 +336,13 @@ def warm_up(port):
         knocker.join(30)
 
 
-def api_client(port, secret, index, count, codes, errors):
+def api_client(port, secret, index, count, codes, errors, slowest):
     """One API client on a keep-alive connection: lists, reads and adds candidates."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     try:
         for i in range(count):
+            began = time.monotonic()
             if i % 4 == 0:
                 body = json.dumps({"first_name": "Grace", "last_name": f"C{index}-{i}",
                                    "email": f"client{index}.{i}@load.test"})
@@ -345,6 +356,7 @@ def api_client(port, secret, index, count, codes, errors):
             response = connection.getresponse()
             payload = response.read()
             codes[response.status] += 1
+            slowest.append((time.monotonic() - began, response.status, i))
             if response.status == 429:
                 assert response.getheader("Retry-After") and json.loads(payload)["detail"]
     except Exception as error:  # noqa: BLE001 (reported by the test)
@@ -381,9 +393,9 @@ def test_an_api_burst_while_workers_send_stays_within_the_connection_budget(depl
         assert wait_until(lambda: sink.received >= 50, 30, step=0.1), "the workers are not sending\n" + processes.logs()
         sending_during_burst = sink.received < EMAILS
 
-        codes, errors = Counter(), []
+        codes, errors, slowest = Counter(), [], []
         share = [REQUESTS // CLIENTS + (i < REQUESTS % CLIENTS) for i in range(CLIENTS)]
-        clients = [threading.Thread(target=api_client, args=(web_port, secret, i, share[i], codes, errors))
+        clients = [threading.Thread(target=api_client, args=(web_port, secret, i, share[i], codes, errors, slowest))
                    for i in range(CLIENTS)]
         started = time.monotonic()
         for client in clients:
@@ -401,8 +413,10 @@ def test_an_api_burst_while_workers_send_stays_within_the_connection_budget(depl
 
     print(f"\n{REQUESTS} requests from {CLIENTS} clients in {elapsed:.1f} s: {dict(codes)}; "
           f"connections at most {watch.peak} ({dict(watch.peak_by_name)}) over {watch.samples} samples; "
-          f"budget {BUDGET_WEB} web + {BUDGET_WORKERS} workers + {BUDGET_BEAT} beat")
-    assert not errors, errors[:5]
+          f"budget {BUDGET_WEB} web + {BUDGET_WORKERS} workers + {BUDGET_BEAT} beat; slowest answers (s, status, "
+          f"request) {[(round(s, 1), code, i) for s, code, i in sorted(slowest, reverse=True)[:5]]}; longest lock "
+          f"wait {watch.longest_wait[0]:.1f} s ({watch.longest_wait[1]})")
+    assert not errors, f"{errors[:5]}\n{processes.logs()}"
     assert sum(codes.values()) == REQUESTS
     assert not [code for code in codes if code >= 500], f"server errors: {dict(codes)}\n{processes.logs()}"
     assert set(codes) <= {200, 201, 429}, dict(codes)
