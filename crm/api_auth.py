@@ -3,9 +3,12 @@
 import hmac
 import logging
 import time
+from datetime import timedelta
 
 import redis
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions, permissions, throttling
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -47,7 +50,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         now = timezone.now()
         if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_PRECISION_SECONDS:
-            ApiKey.all_tenants.filter(pk=api_key.pk).update(last_used_at=now)
+            _note_use(api_key, now)
         set_organization(api_key.organization)
         request.organization = api_key.organization
         return ApiClient(api_key), api_key
@@ -69,6 +72,20 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+def _note_use(api_key, now):
+    """Record when a key was last used (to the minute) without making concurrent requests queue.
+
+    The request's transaction holds the key's row until it ends: a request that finds the row taken
+    leaves the update to the one holding it instead of waiting behind it.
+    """
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timedelta(seconds=LAST_USED_PRECISION_SECONDS))
+    with transaction.atomic():
+        mine = (ApiKey.all_tenants.select_for_update(skip_locked=True, no_key=True)
+                .filter(stale, pk=api_key.pk).values_list("pk", flat=True))
+        if list(mine):
+            ApiKey.all_tenants.filter(pk=api_key.pk).update(last_used_at=now)
 
 
 class HasApiKeyScope(permissions.BasePermission):
