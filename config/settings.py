@@ -223,6 +223,8 @@ CELERY_BEAT_SCHEDULE = {
     "due-campaigns": {"task": "outreach.tasks.run_due_campaigns", "schedule": 30.0},
     "missing-notices": {"task": "outreach.tasks.repair_missing_notices", "schedule": 600.0},
     "purge-message-bodies": {"task": "outreach.tasks.purge_message_bodies", "schedule": 24 * 3600.0},
+    "webhook-events": {"task": "outreach.tasks.apply_webhook_events", "schedule": 30.0},
+    "purge-webhook-events": {"task": "outreach.tasks.purge_webhook_events", "schedule": 24 * 3600.0},
     "consent-retention": {"task": "consent.tasks.consent_retention_daily", "schedule": 24 * 3600.0},
     "consent-renewals": {"task": "consent.tasks.ask_pending_renewals", "schedule": 60.0},
     "lost-work": {"task": "crm.tasks.requeue_lost_work", "schedule": 120.0},

@@ -171,6 +171,33 @@ class MessageEvent(TenantModel):
         constraints = [models.UniqueConstraint(fields=["organization", "event_id"], name="message_event_unique")]
 
 
+
+class WebhookEvent(models.Model):
+    """A provider's tracking event as the webhook took it, waiting for a worker to apply it (outreach.receivers).
+
+    Not a tenant row: which organization an event concerns is known only once its message is found. A post's
+    events are written here in one statement, and a replay of an event already here is dropped by the unique
+    key. Once applied, the row keeps only its key (its fields are emptied) until it is purged, so that a
+    provider's late retry still changes nothing.
+    """
+
+    provider = models.CharField(max_length=40)  # anymail's esp_name
+    event_key = models.CharField(max_length=300)  # the provider's event id, else what makes a replay the same
+    fields = models.JSONField(default=dict)  # the normalized event (receivers.taken), {} once applied
+    received_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # failed applications (each logged)
+    error = models.TextField(blank=True)  # the last failure, for an operator
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "event_key"], name="webhook_event_unique")]
+        indexes = [models.Index(fields=["id"], name="webhook_event_pending",
+                                condition=models.Q(applied_at__isnull=True))]
+
+    def __str__(self):
+        return f"{self.provider} {self.event_key}"
+
+
 class Reply(TenantModel):
     """An email a candidate sent back to one of our messages (found by its reply address; see outreach.inbound)."""
 

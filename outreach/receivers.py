@@ -1,17 +1,18 @@
 """What the email engine does when the core or the provider tells it something."""
 
+import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from django.db import IntegrityError, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from crm.audit import audit
 from crm.models import Candidate, EmailStatus
 from crm.tenancy import organization_scope
 
-from .models import DELIVERY_PROGRESS, FINAL_FAILURES, Message, MessageEvent, MessageStatus
+from .models import DELIVERY_PROGRESS, FINAL_FAILURES, Message, MessageStatus, WebhookEvent
 from .webhooks import MalformedEvent
 
 logger = logging.getLogger(__name__)
@@ -239,31 +240,82 @@ def _settle(message, event, occurred_at, meaning):
     logger.info("outbox: message %s settled by a %s event: %s", message.pk, event.event_type, status)
 
 
+def taken(event, esp_name):
+    """What the webhook keeps of anymail's normalized event, as JSON: every field the event's handling reads,
+    checked here (a malformed event refuses the whole post), with what the provider's own body says about it
+    (a soft bounce, an unsubscribe's words) worked out now, so that the raw body need not be kept."""
+    fields = _fields(event, esp_name)
+    ours = fields.metadata.get("silverpool_message")
+    return {
+        "message_id": fields.message_id, "event_id": fields.event_id, "recipient": fields.recipient,
+        "description": fields.description, "reject_reason": fields.reject_reason,
+        "mta_response": fields.mta_response, "click_url": fields.click_url, "event_type": fields.event_type,
+        "timestamp": fields.timestamp.isoformat() if fields.timestamp is not None else None,
+        "received_at": timezone.now().isoformat(), "esp_name": fields.esp_name,
+        "silverpool_message": str(ours) if isinstance(ours, (str, int)) and str(ours).isascii()
+        and str(ours).isdigit() and len(str(ours)) <= 18 else None,
+        # What the event means for the message: a soft bounce is a delay, like a deferral.
+        "meaning": "deferred" if _soft_bounce(fields) else fields.event_type,
+        "unsubscribe_detail": _unsubscribe_detail(fields) if fields.event_type == "unsubscribed" else "",
+    }
+
+
+def event_key(fields):
+    """What makes a replay the same event: the provider's event id, else its message, type and time."""
+    key = fields["event_id"] or (f"{fields['esp_name']}:{fields['message_id'] or fields['silverpool_message']}:"
+                                 f"{fields['event_type']}:{fields['timestamp']}")
+    return key[:300]
+
+
+def _event(fields):
+    """A stored event (`taken`) as the handling below reads it."""
+    def when(value):
+        return datetime.fromisoformat(value) if value else None
+
+    return SimpleNamespace(**{**fields, "timestamp": when(fields.get("timestamp")),
+                              "received_at": when(fields.get("received_at")),
+                              "metadata": {"silverpool_message": fields.get("silverpool_message")}})
+
+
 def on_tracking_event(sender, *, event, esp_name, **kwargs):
-    """anymail's normalized tracking event: deduplicated by event id, applied to the message and candidate."""
-    event = _fields(event, esp_name)
-    # What the event means for the message: a soft bounce is a delay, like a deferral.
-    meaning = "deferred" if _soft_bounce(event) else event.event_type
+    """anymail's normalized tracking event: taken into the post's inbox rows by the webhook's guard (a worker
+    applies them, outreach.tasks.apply_webhook_events); applied now when no webhook post is being taken."""
+    from .webhooks import take
+
+    fields = taken(event, esp_name)
+    if not take(fields):
+        apply_event(_event(fields))
+
+
+INSERT_EVENT = """
+    INSERT INTO outreach_messageevent
+        (organization_id, message_id, event_type, event_id, occurred_at, description, payload, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)
+    ON CONFLICT (organization_id, event_id) DO NOTHING
+    RETURNING id
+"""
+
+
+def apply_event(event):
+    """One event (`_event`): deduplicated by event id, applied to the message and candidate."""
     message = _message_of(event)
     if message is None:
-        logger.info("tracking event for unknown message %s from %s ignored", event.message_id, esp_name)
+        logger.info("tracking event for unknown message %s from %s ignored", event.message_id, event.esp_name)
         return
+    esp_name, meaning = event.esp_name, event.meaning
     event_id = event.event_id or f"{esp_name}:{event.message_id or message.pk}:{event.event_type}:{event.timestamp}"
-    occurred_at = event.timestamp or timezone.now()
+    occurred_at = event.timestamp or event.received_at or timezone.now()
     organization = message.organization
-    # No savepoint of its own: the webhook's guard applies a post whole or not at all, and rolls back to its own.
+    # No savepoint of its own: the caller's transaction takes the event whole or not at all.
     with organization_scope(organization), transaction.atomic(savepoint=False):
-        try:
-            with transaction.atomic():
-                MessageEvent.objects.create(
-                    organization_id=message.organization_id, message=message, event_type=event.event_type,
-                    event_id=event_id[:200], occurred_at=occurred_at,
-                    description=(event.description or event.reject_reason)[:500],
-                    payload={"esp": esp_name, "recipient": event.recipient, "reject_reason": event.reject_reason,
-                             "mta_response": event.mta_response, "click_url": event.click_url},
-                )
-        except IntegrityError:
-            return  # a replayed event
+        payload = {"esp": esp_name, "recipient": event.recipient, "reject_reason": event.reject_reason,
+                   "mta_response": event.mta_response, "click_url": event.click_url}
+        with connection.cursor() as cursor:  # the message's own organization: a row of an already-scoped row
+            cursor.execute(INSERT_EVENT, [message.organization_id, message.pk, event.event_type, event_id[:200],
+                                          occurred_at, (event.description or event.reject_reason)[:500],
+                                          json.dumps(payload), timezone.now()])
+            if cursor.fetchone() is None:
+                return  # a replayed event
         locked = Message.objects.select_for_update(of=("self",)).defer(*BODY_FIELDS)
         if event.event_type in CANDIDATE_EVENTS:
             locked = locked.select_related("candidate")  # else read only if needed (a settled message's timeline)
@@ -297,7 +349,7 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
 
             # The provider suppresses the address for every email it sends: every marketing topic goes.
             unsubscribe(candidate=message.candidate, topic_key=None, source=Source.PROVIDER,
-                        note=f"{esp_name} reported an unsubscribe ({_unsubscribe_detail(event)})"[:2000])
+                        note=f"{esp_name} reported an unsubscribe ({event.unsubscribe_detail})"[:2000])
         elif event.event_type == "delivered":
             Candidate.objects.filter(pk=message.candidate_id, email_status=EmailStatus.UNKNOWN).update(
                 email_status=EmailStatus.VALID)
@@ -308,3 +360,55 @@ def on_tracking_event(sender, *, event, esp_name, **kwargs):
             activity_record(candidate=message.candidate, kind=ActivityKind.CLICK, actor=None,
                             summary=f"Clicked a link in “{message.subject}”"[:300], occurred_at=occurred_at,
                             details={"message_id": message.pk})
+
+
+# --- The webhooks' inbox ----------------------------------------------------------------------------------
+
+APPLY_BATCH = 200  # inbox rows applied in one transaction
+MAX_ATTEMPTS = 5  # a row that failed this often is left for an operator (its error says why)
+KEEP_APPLIED_DAYS = 7  # an applied row's key is kept this long, so a provider's late retry is dropped at the door
+
+PENDING = f"""
+    SELECT id, fields FROM {WebhookEvent._meta.db_table}
+    WHERE applied_at IS NULL AND attempts < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+"""
+
+
+def apply_pending(batch=APPLY_BATCH):
+    """Apply the inbox's waiting events, oldest first, a batch per transaction, until none is left (rows another
+    worker holds are skipped: it applies them). An event that fails is logged and counted, never blocks the
+    others; the database going away stops the run (the rows wait for the next). Returns how many were applied."""
+    from django.db import InterfaceError, OperationalError
+
+    applied = 0
+    while True:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(PENDING, [MAX_ATTEMPTS, batch])
+                rows = cursor.fetchall()
+            if not rows:
+                return applied
+            done, failed = [], []
+            for pk, fields in rows:
+                fields = json.loads(fields) if isinstance(fields, str) else fields
+                try:
+                    with transaction.atomic():
+                        apply_event(_event(fields))
+                    done.append(pk)
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as error:
+                    logger.exception("webhook event %s could not be applied", pk)
+                    failed.append((pk, f"{error.__class__.__name__}: {error}"[:2000]))
+            now = timezone.now()
+            WebhookEvent.objects.filter(pk__in=done).update(applied_at=now, fields={}, error="")
+            for pk, error in failed:
+                WebhookEvent.objects.filter(pk=pk).update(attempts=models.F("attempts") + 1, error=error)
+            applied += len(done)
+            if len(rows) < batch:
+                return applied
+
+
+def purge_applied(days=KEEP_APPLIED_DAYS):
+    """Forget the keys of events applied more than `days` ago."""
+    return WebhookEvent.objects.filter(applied_at__lt=timezone.now() - timedelta(days=days)).delete()[0]

@@ -114,3 +114,20 @@ def campaign_audience_preview(*, organization_id, operation_id):
     from .campaigns import preview_run
 
     operation_run(operation_id, preview_run)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def apply_webhook_events():
+    """Apply the provider events the webhooks took (outreach.receivers.apply_pending): nudged after each post
+    that brought new ones, and run by the beat for any a lost nudge left behind."""
+    from .receivers import apply_pending
+
+    return apply_pending()
+
+
+@shared_task(ignore_result=True)
+def purge_webhook_events():
+    """Forget the keys of webhook events applied a week ago (until then a replay is dropped at the door)."""
+    from .receivers import purge_applied
+
+    return purge_applied()

@@ -13,6 +13,7 @@ The provider's retry then delivers the events once it is fixed; only a DataError
 (a value the body carried that the database refuses) is the body's fault, a 400.
 """
 
+import contextvars
 import functools
 import json
 import logging
@@ -21,8 +22,9 @@ from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidati
 from anymail.utils import get_anymail_setting, get_request_basic_auth
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, connection, transaction
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from . import sns
@@ -116,6 +118,50 @@ def _body_problem(request, provider):
     return None
 
 
+# The post being taken: its events, gathered by the tracking signal's receiver (outreach.receivers.taken).
+_taking = contextvars.ContextVar("silverpool_webhook_events", default=None)
+
+INSERT_EVENTS = """
+    INSERT INTO outreach_webhookevent (provider, event_key, fields, received_at, attempts, error)
+    VALUES {rows}
+    ON CONFLICT (provider, event_key) DO NOTHING
+"""
+
+
+def take(fields):
+    """Keep an event of the post being taken; False when no post is (the caller applies the event itself)."""
+    events = _taking.get()
+    if events is None:
+        return False
+    events.append(fields)
+    return True
+
+
+def _store(events):
+    """The post's events into the inbox in one statement; an event already there (a replay) is dropped."""
+    from .receivers import event_key
+
+    now = timezone.now()
+    params = []
+    for fields in events:
+        params += [fields["esp_name"][:40], event_key(fields), json.dumps(fields), now]
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_EVENTS.format(rows=", ".join(["(%s, %s, %s::jsonb, %s, 0, '')"] * len(events))),
+                       params)
+        return cursor.rowcount
+
+
+def _nudge():
+    """Ask a worker to apply the inbox, once the post has committed. A lost nudge loses nothing: the beat's
+    tick applies what is left."""
+    from .tasks import apply_webhook_events
+
+    try:
+        apply_webhook_events.delay()
+    except Exception as error:  # kombu.exceptions.OperationalError when Redis is unreachable
+        logger.warning("could not queue the webhook events' application: %r", error)
+
+
 def guarded(view, provider):
     """`view` (one of anymail's webhook views) answering as the module says."""
 
@@ -151,11 +197,15 @@ def guarded(view, provider):
                 return response
             except Exception as error:  # a body no check foresaw is still not Amazon's signed message
                 return _refuse(403, provider, f"SNS signature: unreadable message ({error.__class__.__name__})")
+        events, stored = [], 0
+        token = _taking.set(events)
         try:
             with transaction.atomic():
                 response = view(request, *args, **kwargs)
                 if response.status_code >= 400:
                     transaction.set_rollback(True)
+                elif events:
+                    stored = _store(events)
         except AnymailWebhookValidationFailure as error:
             return _refuse(403, provider, error)
         except AnymailConfigurationError as error:
@@ -170,8 +220,12 @@ def guarded(view, provider):
             return response
         except Exception as error:  # anymail's parsers assume the documented types
             return _refuse(400, provider, f"{error.__class__.__name__}: {error}")
+        finally:
+            _taking.reset(token)
         if response.status_code >= 500:
             return _refuse(400, provider, f"the provider's view answered {response.status_code}")
+        if stored:  # committed: the guard's block is the post's only transaction
+            _nudge()
         return response
 
     # The guard's transaction above is the post's only one: no ATOMIC_REQUESTS block around it.

@@ -395,10 +395,10 @@ def test_a_table_missing_until_migrate_is_a_503_and_the_retry_after_migrate_is_t
     before = state(message)
     body = postmark_events(message)["delivered"]
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE outreach_messageevent RENAME TO outreach_messageevent_not_yet")
+        cursor.execute("ALTER TABLE outreach_webhookevent RENAME TO outreach_webhookevent_not_yet")
     response = post("postmark", body)
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE outreach_messageevent_not_yet RENAME TO outreach_messageevent")
+        cursor.execute("ALTER TABLE outreach_webhookevent_not_yet RENAME TO outreach_webhookevent")
     assert response.status_code == 503 and response["Retry-After"] == "60"
     assert state(message) == before
     assert post("postmark", body).status_code == 200  # the provider's retry, once migrated
