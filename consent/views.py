@@ -96,9 +96,9 @@ def dashboard(request, org_slug):
     from django.shortcuts import render
     from django.utils import timezone
 
-    from outreach.models import Message
+    from outreach.analytics import rejection_opt_in
 
-    from .models import ConsentPurpose, ConsentRecord, ConsentState, RetentionRun, Source, State
+    from .models import ConsentPurpose, ConsentState, RetentionRun, State
 
     now = timezone.now()
     granted = dict(ConsentState.objects.filter(state=State.GRANTED, expires_at__gt=now).values_list(
@@ -107,17 +107,14 @@ def dashboard(request, org_slug):
     top = max([granted.get(p.key, 0) for p in purposes] + [1])
     bars = [{"label": str(p), "count": granted.get(p.key, 0), "width": round(360 * granted.get(p.key, 0) / top),
              "y": 10 + i * 30} for i, p in enumerate(purposes)]
-    since = now - timedelta(days=90)
-    notices = Message.objects.filter(kind__in=["rejection_early", "rejection_after_interview"],
-                                     sent_at__gte=since).count()
-    joined = ConsentRecord.objects.filter(source=Source.REJECTION_LINK, action="confirmed", created_at__gte=since
-                                          ).values("candidate_id").distinct().count()
+    # The dashboard's definition (people emailed, by the email's send date), not a second one.
+    opt_in = rejection_opt_in(now - timedelta(days=90))
     expiring = ConsentState.objects.filter(state=State.GRANTED, expires_at__gt=now,
                                            expires_at__lte=now + timedelta(days=30)).select_related(
         "candidate", "purpose").order_by("expires_at")
     return render(request, "consent/dashboard.html", {
-        "bars": bars, "chart_height": 20 + 30 * len(bars), "notices": notices, "joined": joined,
-        "opt_in_rate": f"{100 * joined / notices:.0f}%" if notices else "—",
+        "bars": bars, "chart_height": 20 + 30 * len(bars), "notices": opt_in["emailed"], "joined": opt_in["joined"],
+        "opt_in_rate": "—" if opt_in["rate"] is None else f"{opt_in['rate']}%",
         "expiring_count": expiring.count(), "expiring": expiring[:20],
         "runs": RetentionRun.objects.all()[:10], "tab": None,
     })

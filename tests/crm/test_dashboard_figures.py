@@ -137,6 +137,10 @@ def test_opt_in_rate_is_people_who_joined_over_people_emailed_by_send_date(tenan
     assert figures == {"emailed": 3, "joined": 1, "rate": 33.3}
     page = panel(tenant_a)
     assert 'data-testid="opt-in-rate">33.3%' in page and "1 of 3 people emailed joined" in page
+    # The consent dashboard shows the same figure, by the same definition.
+    consent_page = tenant_a.recruiter_client.get(f"/o/{tenant_a.slug}/consent/").content.decode()
+    assert 'data-testid="consent-opt-in-rate">33.3%' in consent_page
+    assert "1 of 3 people emailed joined" in consent_page
 
 
 def test_opt_in_rate_never_exceeds_everyone(tenant_a):
