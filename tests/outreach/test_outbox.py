@@ -301,11 +301,13 @@ def test_out_of_order_and_unknown_events_change_nothing_they_should_not(tenant_a
     assert Activity.all_tenants.filter(candidate=rejected["candidate"], kind="click").exists()
 
 
-def test_the_waiting_list_and_the_candidate_page_show_the_notice(tenant_a, rejected,
-                                                                 django_capture_on_commit_callbacks):
+def test_a_sent_notice_leaves_the_waiting_list_and_shows_on_the_candidate_page(tenant_a, rejected,
+                                                                               django_capture_on_commit_callbacks):
     message = _sent_message(tenant_a, rejected, django_capture_on_commit_callbacks)
     waiting = tenant_a.recruiter_client.get(f"/o/{tenant_a.slug}/applications/waiting/").content.decode()
-    assert f'data-testid="notice-{rejected["application"].pk}">Sent<' in waiting
+    # The candidate has been told: nothing is left to do about this decision.
+    assert f'data-testid="owed-{rejected["application"].pk}"' not in waiting
+    assert 'data-testid="owed-empty"' in waiting
     page = tenant_a.recruiter_client.get(f"/o/{tenant_a.slug}/candidates/{rejected['candidate'].pk}/").content.decode()
     assert message.subject in page and 'id="messages-panel"' in page
 
