@@ -219,15 +219,25 @@ def server_environment(port, url):
     return environ
 
 
+def worker_command():
+    """docker-compose's worker command (Celery, its concurrency), with this environment's celery."""
+    command = list(replay.compose_services()["worker"]["command"])
+    assert command[:4] == ["celery", "-A", "config", "worker"], command
+    command[0] = str(Path(sys.executable).parent / "celery")
+    return command
+
+
 class Server:
-    def __init__(self, name, application, workers, url, log_path):
+    def __init__(self, name, application, workers, url, log_path, command=None):
         self.port = free_port()
         self.log_path = log_path
         self.database_name = f"silverpool-whbench-{name}"  # its connections' application_name
         self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         environ = {**server_environment(self.port, url), "DB_APPLICATION_NAME": self.database_name}
-        self.process = subprocess.Popen(server_command(self.port, workers, application), cwd=ROOT, env=environ,
-                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.listens = command is None
+        self.process = subprocess.Popen(command or server_command(self.port, workers, application), cwd=ROOT,
+                                        env=environ, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
 
     def cpu(self):
         """CPU seconds used so far by gunicorn's master and workers, and by their PostgreSQL backends
@@ -252,6 +262,9 @@ class Server:
         def listening():
             if self.process.poll() is not None:
                 raise SystemExit(f"gunicorn exited with {self.process.returncode}:\n{self.tail()}")
+            if not self.listens:  # the worker: ready once it says so
+                self.log.flush()
+                return " ready." in self.log_path.read_text(errors="replace")
             try:
                 http.client.HTTPConnection("127.0.0.1", self.port, timeout=1).connect()
                 return True
@@ -260,7 +273,8 @@ class Server:
 
         if not wait_until(listening, timeout=60):
             self.stop()
-            raise SystemExit(f"gunicorn did not listen within 60 s:\n{self.tail()}")
+            raise SystemExit(f"{'gunicorn did not listen' if self.listens else 'the worker was not ready'} "
+                             f"within 60 s:\n{self.tail()}")
         return self
 
     def __exit__(self, *exc):
@@ -392,9 +406,35 @@ def first_pass_problems(before, after, messages):
     return problems
 
 
+def inbox_pending():
+    from outreach.models import WebhookEvent
+
+    return WebhookEvent.objects.filter(applied_at__isnull=True).count()
+
+
+def applied(worker, pass_figures, before_cpu, timeout=900):
+    """Wait for the worker to apply every event the pass left in the inbox: the pass's figures end to end,
+    from the first post until the last event was applied, with the CPU the worker and its backends spent."""
+    started = time.perf_counter()
+    if not wait_until(lambda: inbox_pending() == 0, timeout=timeout, step=0.05):
+        raise SystemExit(f"the worker left {inbox_pending()} events unapplied after {timeout} s:\n{worker.tail()}")
+    drained = time.perf_counter() - started
+    server_before, backends_before = before_cpu
+    server_after, backends_after = worker.cpu()
+    events = pass_figures["events"]
+    seconds = pass_figures["seconds"] + drained
+    return {**pass_figures, "seconds": seconds, "rate": events / seconds, "drained": drained,
+            "server_cpu": (server_after - server_before) * 1000 / events,
+            "database_cpu": sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends_after.items())
+            * 1000 / events}
+
+
 def row(label, result, baseline=None):
     statuses = " ".join(f"{status}×{count}" for status, count in sorted(result["statuses"].items(), key=str))
     ratio = result["rate"] / baseline["rate"] if baseline else 1.0
+    if "drained" in result:  # the worker's row: its CPU, and the time from the first post to the last applied
+        return (f"{label:34} {result['rate']:8.0f} {ratio:6.2f} {'':7} {'':7} {result['server_cpu']:7.2f} "
+                f"{result['database_cpu']:7.2f}   the last applied {result['drained']:.1f} s after the last post")
     return (f"{label:34} {result['rate']:8.0f} {ratio:6.2f} {result['p50']:7.1f} {result['p95']:7.1f} "
             f"{result['server_cpu']:7.2f} {result['database_cpu']:7.2f}   {result['posts']:,} posts: {statuses}")
 
@@ -437,24 +477,33 @@ def main(argv=None):
               f"   answers (CPU: ms per event, gunicorn and its PostgreSQL backends)")
         with tempfile.TemporaryDirectory(prefix="sp-whbench-") as logs, \
                 Server("bare", "bench.bare_urls:wsgi_application()", args.workers, url, Path(logs) / "bare.log") as bare, \
-                Server("web", "config.wsgi:application", args.workers, url, Path(logs) / "web.log") as web:
+                Server("web", "config.wsgi:application", args.workers, url, Path(logs) / "web.log") as web, \
+                Server("worker", None, 0, url, Path(logs) / "worker.log", command=worker_command()) as worker:
             post_all(bare.port, warm_up, args.clients)
             warm = interleaved([web], warm_up, args.clients, 1)[web]
             if not warm["ok"]:
                 failures.append(f"warm-up answers {warm['statuses']}:\n{web.tail()}")
+            applied(worker, warm, worker.cpu())
             before = state(organization, run)
+            worker_before = worker.cpu()
             figures = interleaved([bare, web], requests, args.clients, args.rounds)
             baseline, first = figures[bare], figures[web]
+            first_applied = applied(worker, first, worker_before)
             print(row("baseline: bare view, JSON parse", baseline), flush=True)
             print(row("webhooks, first delivery", first, baseline), flush=True)
+            print(row("  applied by the worker", first_applied, baseline), flush=True)
             written = state(organization, run)
+            worker_before = worker.cpu()
             figures = interleaved([bare, web], requests, args.clients, args.rounds)
             baseline_again, again = figures[bare], figures[web]
+            again_applied = applied(worker, again, worker_before)
             print(row("baseline again, alongside replay", baseline_again), flush=True)
             print(row("webhooks, every event replayed", again, baseline_again), flush=True)
+            print(row("  applied by the worker", again_applied, baseline_again), flush=True)
             replayed = state(organization, run)
             failures += [f"baseline: {line}" for line in bare.problems()]
             failures += [f"web: {line}" for line in web.problems()]
+            failures += [f"worker: {line}" for line in worker.problems()]
             for label, result in (("baseline", baseline), ("first delivery", first), ("replay", again)):
                 if not result["ok"]:
                     failures.append(f"{label}: answers {result['statuses']} (all must be 2xx)")
@@ -465,10 +514,14 @@ def main(argv=None):
         print(f"ratio webhooks ÷ baseline: {first['rate'] / baseline['rate']:.2f} (first delivery), "
               f"{again['rate'] / baseline_again['rate']:.2f} (replay)")
         cost = first["server_cpu"] + first["database_cpu"]
+        applying = first_applied["server_cpu"] + first_applied["database_cpu"]
         print(f"CPU per event, first delivery: gunicorn {first['server_cpu']:.2f} ms + PostgreSQL "
               f"{first['database_cpu']:.2f} ms = {cost:.2f} ms (the clients: {first['client_cpu']:.2f} ms): "
-              f"at most {os.cpu_count() * 1000 / cost:.0f} events/s on this machine's {os.cpu_count()} cores "
+              f"at most {os.cpu_count() * 1000 / cost:.0f} events/s taken on this machine's {os.cpu_count()} cores "
               f"if nothing else ran; the baseline costs {baseline['server_cpu'] + baseline['database_cpu']:.2f} ms")
+        print(f"CPU per event applied: the worker {first_applied['server_cpu']:.2f} ms + PostgreSQL "
+              f"{first_applied['database_cpu']:.2f} ms = {applying:.2f} ms: taken and applied, at most "
+              f"{os.cpu_count() * 1000 / (cost + applying):.0f} events/s sustained on {os.cpu_count()} cores")
         print("after the first delivery: " + "; ".join(f"{key} {value}" for key, value in written.items()
                                                           if key != "latest event time"))
         if changed:

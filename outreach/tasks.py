@@ -116,13 +116,28 @@ def campaign_audience_preview(*, organization_id, operation_id):
     operation_run(operation_id, preview_run)
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def apply_webhook_events():
-    """Apply the provider events the webhooks took (outreach.receivers.apply_pending): nudged after each post
-    that brought new ones, and run by the beat for any a lost nudge left behind."""
+# Set by a webhook post that asked a worker to apply the inbox; cleared by the worker before it reads it.
+NUDGED = "webhook-events:nudged"
+NUDGED_SECONDS = 60  # a nudge the broker lost stops holding back the next one after this long
+# A web process that found a worker asked asks no other for this long; so the worker looks again this long
+# after it found the inbox empty (outreach.webhooks._nudge).
+NUDGE_QUIET = 1.0
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def apply_webhook_events(self):
+    """Apply the provider events the webhooks took (outreach.receivers.apply_pending): nudged after a post
+    that brought new ones (one nudge waiting at a time), and run by the beat for any a lost nudge left."""
+    from django.core.cache import cache
+
     from .receivers import apply_pending
 
-    return apply_pending()
+    cache.delete(NUDGED)
+    applied = apply_pending()
+    if not self.request.is_eager:  # a post that did not nudge NUDGE_QUIET seconds ago has committed by now
+        time.sleep(NUDGE_QUIET)
+        applied += apply_pending()
+    return applied
 
 
 @shared_task(ignore_result=True)

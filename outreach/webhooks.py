@@ -17,6 +17,7 @@ import contextvars
 import functools
 import json
 import logging
+import time
 
 from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
 from anymail.utils import get_anymail_setting, get_request_basic_auth
@@ -26,6 +27,8 @@ from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, 
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+
+from crm.text_guard import unstorable_in_json
 
 from . import sns
 
@@ -96,25 +99,34 @@ def _basic_auth_ok(request):
     return any(constant_time_compare(given, secret) for secret in secrets)
 
 
+def _is_json(request):
+    return request.content_type == "application/json" or request.content_type.endswith("+json")
+
+
 def _body_problem(request, provider):
-    """Why the body cannot be this provider's events, or None (a form-encoded body is left to anymail)."""
+    """Why the body cannot be this provider's events, or None (a form-encoded body is left to anymail).
+
+    A JSON body holding text PostgreSQL cannot store (a NUL character, a lone surrogate) is refused here,
+    where it is parsed anyway: the site-wide check (crm.text_guard) leaves the guarded views' JSON to this."""
     check = JSON_SHAPES.get(provider)
-    if check is None:
+    if check is None and not _is_json(request):
         return None
-    if not request.body.strip():
+    if check is not None and not request.body.strip():
         return "an empty body"
     if provider == "mailgun" and request.content_type != "application/json":
         return None  # Mailgun's legacy webhooks post form fields
     try:
-        data = json.loads(request.body.decode("utf-8"))
+        data = json.loads(request.body)  # bytes: decoded with surrogatepass, so ED A0 80 shows up
     except UnicodeDecodeError:
-        return "the body is not UTF-8"
+        return "the body is not UTF-8" if check is not None else None
     except RecursionError:
-        return "the body is nested too deeply"
+        return "the body is nested too deeply" if check is not None else None
     except ValueError as error:
-        return f"the body is not JSON ({error.__class__.__name__})"
-    if not check(data):
+        return f"the body is not JSON ({error.__class__.__name__})" if check is not None else None
+    if check is not None and not check(data):
         return f"the body is not {provider} events (a JSON {type(data).__name__})"
+    if unstorable := unstorable_in_json(data):
+        return f"text that cannot be stored at {unstorable[1]}"
     return None
 
 
@@ -151,11 +163,26 @@ def _store(events):
         return cursor.rowcount
 
 
-def _nudge():
-    """Ask a worker to apply the inbox, once the post has committed. A lost nudge loses nothing: the beat's
-    tick applies what is left."""
-    from .tasks import apply_webhook_events
+_asked_at = None  # when this process last found a worker asked (time.monotonic())
 
+
+def _nudge():
+    """Ask a worker to apply the inbox, once the post has committed, unless one is asked already and has not
+    started: the worker clears the mark before it reads the inbox, so it will see these events. This process
+    does not ask again within NUDGE_QUIET seconds of finding a worker asked: that worker, once the inbox is
+    empty, looks again NUDGE_QUIET seconds later (outreach.tasks.apply_webhook_events), after these events
+    committed. A lost nudge loses nothing: the beat's tick applies what is left, and the mark lapses."""
+    global _asked_at
+    from django.core.cache import cache
+
+    from .tasks import NUDGE_QUIET, NUDGED, NUDGED_SECONDS, apply_webhook_events
+
+    eager = apply_webhook_events.app.conf.task_always_eager  # the nudge applies the events, here and now
+    if not eager and _asked_at is not None and time.monotonic() - _asked_at < NUDGE_QUIET:
+        return
+    _asked_at = time.monotonic()
+    if not cache.add(NUDGED, 1, NUDGED_SECONDS):
+        return
     try:
         apply_webhook_events.delay()
     except Exception as error:  # kombu.exceptions.OperationalError when Redis is unreachable
@@ -228,5 +255,6 @@ def guarded(view, provider):
             _nudge()
         return response
 
+    wrapper.checks_unstorable_json = True  # crm.text_guard leaves a JSON body to _body_problem
     # The guard's transaction above is the post's only one: no ATOMIC_REQUESTS block around it.
     return transaction.non_atomic_requests(wrapper)
