@@ -17,6 +17,7 @@ import contextvars
 import functools
 import json
 import logging
+import re
 import time
 
 from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
@@ -125,9 +126,18 @@ def _body_problem(request, provider):
         return f"the body is not JSON ({error.__class__.__name__})" if check is not None else None
     if check is not None and not check(data):
         return f"the body is not {provider} events (a JSON {type(data).__name__})"
-    if unstorable := unstorable_in_json(data):
+    if _may_hold_unstorable(request.body) and (unstorable := unstorable_in_json(data)):
         return f"text that cannot be stored at {unstorable[1]}"
     return None
+
+
+# In JSON text, a NUL character or a lone surrogate comes as a \u escape, or (a surrogate) as the bytes ED A0-BF.
+_ESCAPE_OR_SURROGATE = re.compile(rb"\\u|\xed[\xa0-\xbf]")
+
+
+def _may_hold_unstorable(body):
+    """False when the JSON body cannot hold text PostgreSQL refuses: most posts, spared walking every string."""
+    return _ESCAPE_OR_SURROGATE.search(body) is not None
 
 
 # The post being taken: its events, gathered by the tracking signal's receiver (outreach.receivers.taken).
@@ -231,8 +241,10 @@ def guarded(view, provider):
                 response = view(request, *args, **kwargs)
                 if response.status_code >= 400:
                     transaction.set_rollback(True)
-                elif events:
-                    stored = _store(events)
+            if events and response.status_code < 400:
+                # After the view's block, which wrote nothing for them: one statement, the post's events whole
+                # or none, with no BEGIN and COMMIT of its own to wait for.
+                stored = _store(events)
         except AnymailWebhookValidationFailure as error:
             return _refuse(403, provider, error)
         except AnymailConfigurationError as error:

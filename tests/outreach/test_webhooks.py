@@ -794,3 +794,150 @@ def test_development_sends_get_ids_no_other_worker_process_gives(tenant_a, hooks
     assert post("postmark", {**postmark_events(second)["bounced"], "Metadata": {}}).status_code == 200
     assert [Message.all_tenants.get(pk=m.pk).status for m in messages] == [MessageStatus.SENT, MessageStatus.BOUNCED,
                                                                            MessageStatus.SENT]
+
+
+# --- The inbox: taken at the door, applied by a worker ----------------------------------------------------
+
+def inbox():
+    from outreach.models import WebhookEvent
+
+    return list(WebhookEvent.objects.order_by("id").values("provider", "fields", "applied_at", "attempts", "error"))
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Nudges are lost (the broker is unreachable): only the beat's run applies the events."""
+    from kombu.exceptions import OperationalError
+
+    from outreach import tasks
+
+    def lost(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to localhost:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.apply_webhook_events, "delay", lost)
+
+
+def test_a_lost_nudge_leaves_the_events_for_the_beat_and_nothing_is_lost(tenant_a, hooks, broker_down, caplog):
+    from outreach.tasks import apply_webhook_events
+
+    message = sent(tenant_a, "sendgrid")
+    events = sendgrid_events(message)
+    with caplog.at_level(logging.WARNING):
+        assert post("sendgrid", [events["delivered"], events["opened"], events["clicked"]]).status_code == 200
+    assert Message.all_tenants.get(pk=message.pk).status == MessageStatus.SENT  # not applied yet
+    assert [row["applied_at"] for row in inbox()] == [None, None, None]
+    assert any("could not queue" in record.getMessage() for record in caplog.records)
+    assert apply_webhook_events.apply().get() == 3  # the beat's run
+    assert Message.all_tenants.get(pk=message.pk).status == MessageStatus.CLICKED
+    assert MessageEvent.all_tenants.filter(message=message).count() == 3
+    assert all(row["applied_at"] is not None and row["fields"] == {} for row in inbox())  # no address kept
+    assert apply_webhook_events.apply().get() == 0
+
+
+def test_a_replay_waiting_in_the_inbox_is_dropped_at_the_door(tenant_a, hooks, broker_down):
+    from outreach.tasks import apply_webhook_events
+
+    message = sent(tenant_a, "postmark")
+    body = postmark_events(message)["clicked"]
+    for _ in range(3):
+        assert post("postmark", body).status_code == 200
+    assert len(inbox()) == 1
+    apply_webhook_events.apply()
+    with tenant_a.scope():
+        clicks = message.candidate.activities.filter(kind="click").count()
+    assert clicks == 1 and Message.all_tenants.get(pk=message.pk).status == MessageStatus.CLICKED
+
+
+def test_a_replay_of_an_applied_event_is_one_statement_and_asks_no_worker(tenant_a, hooks, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from outreach import tasks
+
+    message = sent(tenant_a, "sendgrid")
+    body = [sendgrid_events(message)["delivered"], sendgrid_events(message)["clicked"]]
+    assert post("sendgrid", body).status_code == 200
+    before = state(message)
+    nudges = []
+    monkeypatch.setattr(tasks.apply_webhook_events, "delay", lambda: nudges.append(1))
+    with CaptureQueriesContext(connection) as queries:
+        assert post("sendgrid", body).status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 1 and statements[0].lstrip().startswith("INSERT INTO outreach_webhookevent")
+    assert nudges == [] and state(message) == before
+
+
+def test_a_posts_events_are_taken_in_one_statement(tenant_a, hooks, broker_down):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    message = sent(tenant_a, "sendgrid")
+    events = sendgrid_events(message)
+    with CaptureQueriesContext(connection) as queries:
+        assert post("sendgrid", [events[name] for name in ("delivered", "opened", "clicked", "bounced")]
+                    ).status_code == 200
+    inserts = [q["sql"] for q in queries.captured_queries if "outreach_webhookevent" in q["sql"]]
+    assert len(inserts) == 1 and len(inbox()) == 4
+
+
+def test_an_event_that_cannot_be_applied_is_kept_with_its_error_and_holds_back_no_other(
+        tenant_a, hooks, broker_down, monkeypatch, caplog):
+    from outreach import receivers
+    from outreach.tasks import apply_webhook_events
+
+    first, second = sent(tenant_a, "postmark"), sent(tenant_a, "sendgrid", email="grace@hopper.test")
+    assert post("postmark", postmark_events(first)["delivered"]).status_code == 200
+    assert post("sendgrid", [sendgrid_events(second)["delivered"]]).status_code == 200
+    original = receivers.apply_event
+
+    def broken_for_postmark(event):
+        if event.esp_name == "Postmark":
+            raise ValueError("a rule that does not hold")
+        return original(event)
+
+    monkeypatch.setattr(receivers, "apply_event", broken_for_postmark)
+    for _ in range(receivers.MAX_ATTEMPTS + 1):
+        apply_webhook_events.apply()
+    assert Message.all_tenants.get(pk=second.pk).status == MessageStatus.DELIVERED
+    assert Message.all_tenants.get(pk=first.pk).status == MessageStatus.SENT
+    failed = next(row for row in inbox() if row["provider"] == "Postmark")
+    assert failed["applied_at"] is None and failed["attempts"] == receivers.MAX_ATTEMPTS
+    assert "a rule that does not hold" in failed["error"]
+    assert sum("could not be applied" in r.getMessage() for r in caplog.records) == receivers.MAX_ATTEMPTS
+    monkeypatch.setattr(receivers, "apply_event", original)  # fixed: an operator resets the count
+    from outreach.models import WebhookEvent
+
+    WebhookEvent.objects.update(attempts=0)
+    apply_webhook_events.apply()
+    assert Message.all_tenants.get(pk=first.pk).status == MessageStatus.DELIVERED
+
+
+def test_applied_keys_are_purged_after_a_week_and_a_later_replay_still_changes_nothing(tenant_a, hooks):
+    from outreach.models import WebhookEvent
+    from outreach.tasks import purge_webhook_events
+
+    message = sent(tenant_a, "postmark")
+    body = postmark_events(message)["clicked"]
+    assert post("postmark", body).status_code == 200
+    WebhookEvent.objects.update(applied_at=timezone.now() - timedelta(days=6))
+    assert purge_webhook_events.apply().get() == 0
+    WebhookEvent.objects.update(applied_at=timezone.now() - timedelta(days=8))
+    assert purge_webhook_events.apply().get() == 1
+    before = state(message)
+    assert post("postmark", body).status_code == 200  # taken again, and its application finds the event row
+    assert state(message) == before
+    with tenant_a.scope():
+        assert message.candidate.activities.filter(kind="click").count() == 1
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"RecordType": "Delivery", "MessageID": "x", "Recipient": "a\\u0000@b.test"}',
+    b'{"RecordType": "Delivery", "MessageID": "x", "Recipient": "a\\ud800@b.test"}',
+    b'{"RecordType": "Delivery", "MessageID": "x", "Recipient": "a\xed\xa0\x80@b.test"}',
+    b'{"RecordType": "Delivery", "MessageID": "x", "Metadata": {"k\\u0000": "v"}}',
+])
+def test_text_that_cannot_be_stored_is_a_400_naming_nothing_of_the_body_and_takes_nothing(tenant_a, hooks, raw):
+    message = sent(tenant_a, "postmark")
+    before = state(message)
+    assert post("postmark", None, raw=raw).status_code == 400
+    assert state(message) == before and inbox() == []
