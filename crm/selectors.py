@@ -99,13 +99,18 @@ def candidates():
 IDS_CAP = 1_000
 
 
-def candidate_listing(queryset, *, sort=DEFAULT_SORT, cursor=None, size=25, cap=None) -> CandidateListing:
-    """A page of `queryset` (already filtered) with a count capped at `cap`, fast at any depth."""
+def candidate_listing(queryset, *, sort=DEFAULT_SORT, cursor=None, size=25, cap=None,
+                      columns=LIST_COLUMNS) -> CandidateListing:
+    """A page of `queryset` (already filtered) with a count capped at `cap`, fast at any depth.
+
+    Rows carry `columns` only: whoever shows a page passes every column it reads, since each other
+    column read on a row costs a query of its own.
+    """
     sort = sort if sort in ORDERINGS else DEFAULT_SORT
     cap = COUNT_CAP if cap is None else cap
     if cap > IDS_CAP:
         count, capped = capped_count(queryset, cap=cap)
-        page = keyset_page(queryset.only(*LIST_COLUMNS), ORDERINGS[sort], cursor=cursor, size=size,
+        page = keyset_page(queryset.only(*columns), ORDERINGS[sort], cursor=cursor, size=size,
                            use_indexes=capped or count > FEW_MATCHES)
         return CandidateListing(page=page, count=count, count_is_capped=capped, sort=sort)
     ids = list(queryset.order_by().values_list("pk", flat=True)[: cap + 1])
@@ -114,7 +119,7 @@ def candidate_listing(queryset, *, sort=DEFAULT_SORT, cursor=None, size=25, cap=
         return CandidateListing(page=Page(rows=[], next_cursor=None, has_previous=bool(cursor)), count=0,
                                 count_is_capped=False, sort=sort)
     rows = queryset if capped else Candidate.objects.filter(pk__in=ids)
-    page = keyset_page(rows.only(*LIST_COLUMNS), ORDERINGS[sort], cursor=cursor, size=size, use_indexes=capped)
+    page = keyset_page(rows.only(*columns), ORDERINGS[sort], cursor=cursor, size=size, use_indexes=capped)
     return CandidateListing(page=page, count=count, count_is_capped=capped, sort=sort)
 
 
