@@ -13,7 +13,7 @@ import re
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import JsonResponse, RawPostDataException
 from django.shortcuts import render
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -108,7 +108,10 @@ class UnstorableTextMiddleware:
             return None
         if request.content_type == "multipart/form-data":
             if _body_fits_in_memory(request):
-                request.body  # noqa: B018  (read first, so a view that needs the raw body still has it)
+                try:
+                    request.body  # noqa: B018  (read first, so a view that needs the raw body still has it)
+                except RawPostDataException:
+                    pass  # an earlier middleware (CSRF) parsed the form already: the fields are there
             # Django's multipart parser already replaced malformed UTF-8; a NUL character survives it.
             for name, values in request.POST.lists():
                 if has_unstorable_text(name) or any(has_unstorable_text(value) for value in values):
