@@ -6,7 +6,8 @@
 
 Prepares an organization with `messages` outbox emails already sent (rendered as the sender renders
 them, each with its provider id), then starts docker-compose's web command (gunicorn, sync workers,
-production settings; `--workers` of them on 127.0.0.1) and posts three tracking events per email
+production settings; `--workers` of them on 127.0.0.1) and its worker command (Celery, which applies the
+events the webhooks take into their inbox) and posts three tracking events per email
 (delivery, open, click) as the provider documents them, with basic auth, from `--clients` keep-alive
 clients: Postmark one event per request, SendGrid `--batch` events per request, Mailgun one signed
 event per request.
@@ -14,9 +15,13 @@ event per request.
 The baseline is a bare Django view that parses the same JSON bodies and answers 200
 (bench/bare_urls.py), served by the same gunicorn command and settings in the same run. Both servers
 run side by side and take the posts in turn, a slice at a time (`--rounds`), so that both meet the same
-load from the rest of the machine. Then every event is posted a second time: the replay must change
-nothing. Prints, for each pass, events per second, p50/p95 latency, the CPU each event cost gunicorn
-and its PostgreSQL backends, and the answers' statuses, and the ratio to the baseline. Exits non-zero
+load from the rest of the machine. After each pass it waits until the worker has applied every event.
+Then every event is posted a second time: the replay must change nothing. Prints, for each pass, events
+per second, p50/p95 latency, the CPU each event cost gunicorn and its PostgreSQL backends, and the
+answers' statuses, and the ratio to the baseline; then the same pass end to end: its seconds of posting
+plus the wait for the worker's last event after them (the worker also went on applying while the baseline
+took its slices, which are not counted, so this rate flatters), with the CPU each event cost the worker and
+its backends, the figure that says how fast events are applied. Exits non-zero
 if any answer is not a 2xx, if the first pass did not write what its events mean (one event row each,
 every email clicked, one timeline entry per click), or if the replay changed anything.
 Target: 500 events per second with 2 workers.

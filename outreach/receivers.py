@@ -189,18 +189,44 @@ def _unsubscribe_detail(event):
     return ", ".join(str(word) for word in words if isinstance(word, (str, int)) and word != "") or "unsubscribed"
 
 
-# What finding an event's message reads: the row is read again, locked, before anything is written.
-LOOKUP_FIELDS = ("id", "organization", "candidate", "status", "to_email", "provider_message_id",
-                 "provider_call_started_at")
-# Never read by an event: the rendered bodies, often tens of kilobytes a message.
-BODY_FIELDS = ("html", "text", "headers")
-# The events whose handling reads the candidate row (a timeline entry, the consent ledger).
+# What an event's handling reads of its message (anything else, such as the rendered bodies, is read only if
+# a rarer path needs it), and of the candidate for the events that need it (a timeline entry, the consent ledger).
+MESSAGE_FIELDS = ("id", "organization_id", "candidate_id", "status", "status_reason", "to_email",
+                  "provider_message_id", "provider_call_started_at", "sent_at", "last_event_at", "subject")
+CANDIDATE_FIELDS = ("candidate__id", "candidate__organization_id", "candidate__email_status",
+                    "candidate__last_activity_at")
 CANDIDATE_EVENTS = {"clicked", "complained", "unsubscribed"}
 
 
-def _message_of(event):
-    """By the provider's id; else, for a message whose provider call never returned, by the id it carried."""
-    messages = Message.all_tenants.select_related("organization").only(*LOOKUP_FIELDS)
+def _organization(organization_id, organizations):
+    """The organization, read once for a batch of events (`organizations`: {id: organization})."""
+    from crm.models import Organization
+
+    if organization_id not in organizations:
+        organizations[organization_id] = Organization.objects.get(pk=organization_id)
+    return organizations[organization_id]
+
+
+def _message_of(event, organizations):
+    """By the provider's id; else, for a message whose provider call never returned, by the id it carried.
+    Read once, locked (events of one message apply one after the other), with its organization and, for the
+    events that need it, its candidate."""
+    messages = Message.all_tenants.select_for_update(of=("self",)).order_by("pk")
+    if event.event_type in CANDIDATE_EVENTS:
+        messages = messages.select_related("candidate").only(*MESSAGE_FIELDS, *CANDIDATE_FIELDS)
+    else:
+        messages = messages.only(*MESSAGE_FIELDS)
+    message = _with_organization(_found(event, messages), organizations)
+    return message
+
+
+def _with_organization(message, organizations):
+    if message is not None:
+        message.organization = _organization(message.organization_id, organizations)
+    return message
+
+
+def _found(event, messages):
     if event.message_id:
         message = messages.filter(provider_message_id=event.message_id).exclude(provider_message_id="").first()
         if message is not None:
@@ -256,7 +282,7 @@ def taken(event, esp_name):
         and str(ours).isdigit() and len(str(ours)) <= 18 else None,
         # What the event means for the message: a soft bounce is a delay, like a deferral.
         "meaning": "deferred" if _soft_bounce(fields) else fields.event_type,
-        "unsubscribe_detail": _unsubscribe_detail(fields) if fields.event_type == "unsubscribed" else "",
+        "unsubscribe_detail": _unsubscribe_detail(fields)[:1000] if fields.event_type == "unsubscribed" else "",
     }
 
 
@@ -296,9 +322,15 @@ INSERT_EVENT = """
 """
 
 
-def apply_event(event):
-    """One event (`_event`): deduplicated by event id, applied to the message and candidate."""
-    message = _message_of(event)
+def apply_event(event, organizations=None):
+    """One event (`_event`): deduplicated by event id, applied to the message and candidate, whole or not at
+    all (inside the caller's transaction, else in one of its own). `organizations` caches them for a batch."""
+    with transaction.atomic(savepoint=False):
+        _apply(event, {} if organizations is None else organizations)
+
+
+def _apply(event, organizations):
+    message = _message_of(event, organizations)
     if message is None:
         logger.info("tracking event for unknown message %s from %s ignored", event.message_id, event.esp_name)
         return
@@ -306,8 +338,7 @@ def apply_event(event):
     event_id = event.event_id or f"{esp_name}:{event.message_id or message.pk}:{event.event_type}:{event.timestamp}"
     occurred_at = event.timestamp or event.received_at or timezone.now()
     organization = message.organization
-    # No savepoint of its own: the caller's transaction takes the event whole or not at all.
-    with organization_scope(organization), transaction.atomic(savepoint=False):
+    with organization_scope(organization):
         payload = {"esp": esp_name, "recipient": event.recipient, "reject_reason": event.reject_reason,
                    "mta_response": event.mta_response, "click_url": event.click_url}
         with connection.cursor() as cursor:  # the message's own organization: a row of an already-scoped row
@@ -316,11 +347,6 @@ def apply_event(event):
                                           json.dumps(payload), timezone.now()])
             if cursor.fetchone() is None:
                 return  # a replayed event
-        locked = Message.objects.select_for_update(of=("self",)).defer(*BODY_FIELDS)
-        if event.event_type in CANDIDATE_EVENTS:
-            locked = locked.select_related("candidate")  # else read only if needed (a settled message's timeline)
-        message = locked.get(pk=message.pk)
-        message.organization = organization
         if _uncertain(message):
             _settle(message, event, occurred_at, meaning)
         else:
@@ -388,18 +414,13 @@ def apply_pending(batch=APPLY_BATCH):
                 rows = cursor.fetchall()
             if not rows:
                 return applied
-            done, failed = [], []
-            for pk, fields in rows:
-                fields = json.loads(fields) if isinstance(fields, str) else fields
-                try:
-                    with transaction.atomic():
-                        apply_event(_event(fields))
-                    done.append(pk)
-                except (OperationalError, InterfaceError):
-                    raise
-                except Exception as error:
-                    logger.exception("webhook event %s could not be applied", pk)
-                    failed.append((pk, f"{error.__class__.__name__}: {error}"[:2000]))
+            try:
+                with transaction.atomic():  # the whole batch, one savepoint: the usual case
+                    done, failed = _apply_rows(rows, careful=False), []
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception:  # some event fails: again, each in a savepoint of its own, to find which
+                done, failed = _apply_rows(rows, careful=True)
             now = timezone.now()
             WebhookEvent.objects.filter(pk__in=done).update(applied_at=now, fields={}, error="")
             for pk, error in failed:
@@ -407,6 +428,29 @@ def apply_pending(batch=APPLY_BATCH):
             applied += len(done)
             if len(rows) < batch:
                 return applied
+
+
+def _apply_rows(rows, *, careful):
+    """Apply the inbox rows [(id, fields)]: the ids applied, and (careful) the [(id, error)] that failed."""
+    from django.db import InterfaceError, OperationalError
+
+    done, failed, organizations = [], [], {}
+    for pk, fields in rows:
+        event = _event(json.loads(fields) if isinstance(fields, str) else fields)
+        if not careful:
+            apply_event(event, organizations)
+            done.append(pk)
+            continue
+        try:
+            with transaction.atomic():
+                apply_event(event, organizations)
+            done.append(pk)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as error:
+            logger.exception("webhook event %s could not be applied", pk)
+            failed.append((pk, f"{error.__class__.__name__}: {error}"[:2000]))
+    return (done, failed) if careful else done
 
 
 def purge_applied(days=KEEP_APPLIED_DAYS):

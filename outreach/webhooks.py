@@ -5,12 +5,20 @@ A provider retries a 5xx for days, so a body that can never be events must be re
 challenge) for missing or wrong basic auth, 403 for a bad provider signature, 404 for a provider
 this installation is not set up for. Amazon SES posts through Amazon SNS: each message's SNS
 signature is checked (outreach/sns.py) before anymail reads it, and a certificate that cannot be
-fetched right now is a 503, so that SNS delivers the message again. A post is applied whole or not at all: its events are written
-in one transaction (the guard's own: the views are exempt from ATOMIC_REQUESTS), so a refusal part-way
-leaves no row behind. The one 5xx left is 503 (with Retry-After) for a database error the body did not
-cause: the database unreachable, or a schema the code does not match yet (deployed before `migrate`).
-The provider's retry then delivers the events once it is fixed; only a DataError or an IntegrityError
-(a value the body carried that the database refuses) is the body's fault, a 400.
+fetched right now is a 503, so that SNS delivers the message again.
+
+A tracking post is taken, not applied, here: anymail normalizes its events, the tracking signal's receiver
+checks each one's fields (outreach.receivers.taken: a malformed event refuses the whole post), and the
+post's events go into the inbox (outreach.models.WebhookEvent) in one INSERT, whole or not at all; an
+event already there (a replay) is dropped by its key. A worker applies them in batches with the rules of
+outreach.receivers (nudged after the post, at most one nudge waiting; the beat applies what a lost nudge
+left). The guard's block is the post's only transaction: the views are exempt from ATOMIC_REQUESTS (an
+inbound reply's rows are written inside it, whole or not at all).
+
+The one 5xx left is 503 (with Retry-After) for a database error the body did not cause: the database
+unreachable, or a schema the code does not match yet (deployed before `migrate`). The provider's retry
+then delivers the events once it is fixed; only a DataError or an IntegrityError (a value the body
+carried that the database refuses) is the body's fault, a 400.
 """
 
 import contextvars
@@ -187,12 +195,12 @@ def _nudge():
 
     from .tasks import NUDGE_QUIET, NUDGED, NUDGED_SECONDS, apply_webhook_events
 
-    eager = apply_webhook_events.app.conf.task_always_eager  # the nudge applies the events, here and now
-    if not eager and _asked_at is not None and time.monotonic() - _asked_at < NUDGE_QUIET:
-        return
-    _asked_at = time.monotonic()
-    if not cache.add(NUDGED, 1, NUDGED_SECONDS):
-        return
+    if not apply_webhook_events.app.conf.task_always_eager:  # else the nudge applies the events here and now
+        if _asked_at is not None and time.monotonic() - _asked_at < NUDGE_QUIET:
+            return
+        _asked_at = time.monotonic()
+        if not cache.add(NUDGED, 1, NUDGED_SECONDS):
+            return
     try:
         apply_webhook_events.delay()
     except Exception as error:  # kombu.exceptions.OperationalError when Redis is unreachable
@@ -241,7 +249,10 @@ def guarded(view, provider):
                 response = view(request, *args, **kwargs)
                 if response.status_code >= 400:
                     transaction.set_rollback(True)
-            if events and response.status_code < 400:
+            if events and response.status_code < 400 and connection.in_atomic_block:
+                with transaction.atomic():  # a caller's transaction around the guard stays usable if refused
+                    stored = _store(events)
+            elif events and response.status_code < 400:
                 # After the view's block, which wrote nothing for them: one statement, the post's events whole
                 # or none, with no BEGIN and COMMIT of its own to wait for.
                 stored = _store(events)

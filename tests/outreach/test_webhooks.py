@@ -890,10 +890,10 @@ def test_an_event_that_cannot_be_applied_is_kept_with_its_error_and_holds_back_n
     assert post("sendgrid", [sendgrid_events(second)["delivered"]]).status_code == 200
     original = receivers.apply_event
 
-    def broken_for_postmark(event):
+    def broken_for_postmark(event, *args, **kwargs):
         if event.esp_name == "Postmark":
             raise ValueError("a rule that does not hold")
-        return original(event)
+        return original(event, *args, **kwargs)
 
     monkeypatch.setattr(receivers, "apply_event", broken_for_postmark)
     for _ in range(receivers.MAX_ATTEMPTS + 1):
