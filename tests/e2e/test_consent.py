@@ -50,7 +50,7 @@ def test_a_rejected_candidate_opts_in_confirms_tunes_and_unsubscribes(new_page, 
     page.click("button:text('Confirm')")
     expect(page.locator("h1")).to_have_text("Thank you")
     page.click("text=Your preferences")
-    page.select_option("#f-job_offers", "weekly")
+    page.select_option("#id_frequency_job_offers", "weekly")
     page.click("button:text('Save')")
     expect(page.locator("[role=status]")).to_have_text("Saved.")
 
