@@ -132,7 +132,8 @@ def test_a_rejection_through_the_api_is_sent_once_by_a_worker_and_a_bounce_marks
     answer = Client().post("/webhooks/anymail/postmark/tracking/", json.dumps(bounce),
                            content_type="application/json", HTTP_AUTHORIZATION=auth)
     assert answer.status_code == 200
-    assert Candidate.all_tenants.get(pk=candidate.pk).email_status == "bounced"
+    # The post is taken into the webhook inbox; the worker applies it.
+    assert wait_until(lambda: Candidate.all_tenants.get(pk=candidate.pk).email_status == "bounced", 30)
     assert Message.all_tenants.get(pk=message.pk).status == MessageStatus.BOUNCED
 
 
