@@ -123,11 +123,13 @@ class Processes:
                 assert process.poll() is None, f"{name} exited with {process.returncode}:\n{self.text(name)[-3000:]}"
 
     def stop(self):
-        # Beat first (it queues work), the worker last (it finishes what it holds).
+        # Beat first (it queues work), the worker last (it finishes what it holds). As `docker compose stop`
+        # does, SIGTERM goes to the service's main process only: a Celery worker then ends warm, letting its
+        # pool finish the task in hand, where a signal to every process would kill that task mid-way.
         for name in ("beat", "web", "worker", *self.running):
             process = self.running.get(name)
             if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                process.send_signal(signal.SIGTERM)
                 try:
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
